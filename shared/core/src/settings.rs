@@ -1,0 +1,154 @@
+//! Typed settings with their defaults. Layering (defaults, then `nightshift.toml`,
+//! then `NIGHTSHIFT_*` environment variables, `__` between levels) happens at the
+//! edge, in the roles crate's `config` module; this is only the shape.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the API binds to. Keep it on loopback unless a token guards it.
+    pub host: String,
+    pub port: u16,
+    /// Where the SQLite file, job sandboxes and logs live.
+    pub data_dir: PathBuf,
+    /// `pretty` for a terminal, `json` for machines (Lambda).
+    pub log_format: LogFormat,
+    pub limits: Limits,
+    pub budget: BudgetSettings,
+    pub dispatcher: DispatcherSettings,
+    pub queue: QueueSettings,
+    pub launcher: LauncherSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            data_dir: PathBuf::from(".nightshift"),
+            log_format: LogFormat::Pretty,
+            limits: Limits::default(),
+            budget: BudgetSettings::default(),
+            dispatcher: DispatcherSettings::default(),
+            queue: QueueSettings::default(),
+            launcher: LauncherSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("nightshift.db")
+    }
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.data_dir.join("jobs")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest ticket body accepted, in bytes.
+    pub max_ticket_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_ticket_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetSettings {
+    /// Tokens a ticket may spend when it does not say.
+    pub default_ticket_tokens: u64,
+    /// Reserved by the dispatcher when it launches a job; the job's calls draw on it.
+    pub job_reservation_tokens: u64,
+}
+
+impl Default for BudgetSettings {
+    fn default() -> Self {
+        Self {
+            default_ticket_tokens: 2_000_000,
+            job_reservation_tokens: 200_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatcherSettings {
+    /// Jobs queued or running at once, at most.
+    pub max_concurrent_jobs: u64,
+    /// A worker's lease; heartbeats extend it.
+    pub job_lease_secs: u64,
+    /// A job still running this long after it was created is failed by the reaper.
+    pub job_deadline_secs: u64,
+    /// Attempts before a job whose worker keeps vanishing is failed.
+    pub max_attempts: u32,
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrent_jobs: 5,
+            job_lease_secs: 120,
+            job_deadline_secs: 3 * 3600,
+            max_attempts: 3,
+        }
+    }
+}
+
+impl DispatcherSettings {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.job_lease_secs)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// How long a received message stays hidden while its handler works.
+    pub visibility_timeout_secs: u64,
+    /// Receives before a message goes to the dead letter queue.
+    pub max_receives: u32,
+    /// How often the local role loops look for messages when idle.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            visibility_timeout_secs: 60,
+            max_receives: 5,
+            poll_interval_ms: 200,
+        }
+    }
+}
+
+impl QueueSettings {
+    pub fn visibility(&self) -> Duration {
+        Duration::from_secs(self.visibility_timeout_secs)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LauncherSettings {
+    /// The command that runs one job, `{job_id}` and `{attempt}` filled in. Empty:
+    /// this binary's own `worker --job {job_id}`.
+    pub command: Vec<String>,
+}
