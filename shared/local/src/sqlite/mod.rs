@@ -1,0 +1,191 @@
+//! One SQLite file in WAL mode behind every store port and the queue.
+//!
+//! Writes go through one connection per process, each in a `BEGIN IMMEDIATE`
+//! transaction, so a conditional write's read and write see the same data; other
+//! processes on the same file (the CLI beside `nightshift up`) wait on SQLite's
+//! busy timeout. Reads use a small pool of their own connections and never block
+//! the writer. All blocking work runs on tokio's blocking pool.
+
+mod approvals;
+mod audit;
+mod budget;
+mod jobs;
+mod locks;
+mod queue;
+mod tickets;
+
+pub use queue::SqliteQueue;
+
+use nightshift_core::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = include_str!("schema.sql");
+const SCHEMA_VERSION: i64 = 1;
+const MAX_IDLE_READERS: usize = 8;
+
+/// The database: a writer connection and a pool of readers.
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+fn backend(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::backend(format!("sqlite: {context}"), e)
+}
+
+fn open_conn(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(backend("open"))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend("busy timeout"))?;
+    // WAL: readers never block the writer. synchronous=NORMAL: a commit is durable
+    // against a process crash; a power cut may lose the last commits, never corrupt.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(backend("pragmas"))?;
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Arc<Self>> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::backend(format!("cannot create {}", dir.display()), e)
+            })?;
+        }
+        let mut conn = open_conn(&path)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend("migrate"))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(backend("schema version"))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Backend {
+                message: format!(
+                    "{} has schema version {version}, newer than this build's {SCHEMA_VERSION}: upgrade nightshift",
+                    path.display()
+                ),
+                source: None,
+            });
+        }
+        tx.execute_batch(SCHEMA).map_err(backend("create schema"))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .map_err(backend("schema version"))?;
+        tx.commit().map_err(backend("migrate"))?;
+        Ok(Arc::new(Self {
+            path,
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in an immediate (write-locked) transaction, committed when `f` returns Ok.
+    pub(crate) async fn write<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        run_blocking(move || {
+            let mut conn = db.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend("begin"))?;
+            let out = f(&tx)?;
+            tx.commit().map_err(backend("commit"))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(crate) async fn read<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        run_blocking(move || {
+            let pooled = db.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_conn(&db.path)?,
+            };
+            let out = f(&conn);
+            let mut pool = db.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::backend("sqlite task panicked or was cancelled", e))?
+}
+
+/// The SQLite store: implements every store port over one [`Db`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    db: Arc<Db>,
+}
+
+impl SqliteStore {
+    pub fn new(db: Arc<Db>) -> Self {
+        Self { db }
+    }
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Ok(Self::new(Db::open(path)?))
+    }
+    pub fn db(&self) -> &Arc<Db> {
+        &self.db
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain records always serialize")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    id: &str,
+    body: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        kind,
+        id: id.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
