@@ -1,1 +1,5 @@
-fn main(){}
+//! The integration test binary: contract suites against the embedded adapters,
+//! the roles end to end, the HTTP API on a real port, and the CLI as a process.
+
+mod contract;
+mod helpers;
