@@ -1,1 +1,59 @@
-pub fn placeholder(){}
+//! The HTTP API: one axum router, served by `nightshift up` on 127.0.0.1 and, in
+//! AWS, by the api function through lambda_http. Every route is declared with
+//! `utoipa::path` and mounted through `utoipa_axum::routes!`, so `/openapi.json`
+//! is generated from the same handlers that serve the requests and cannot drift.
+//!
+//! # Layout
+//! - [`tickets`]: submit, list and show tickets.
+//! - [`system`]: health, status and the OpenAPI document.
+//! - [`error`]: errors as JSON with the status they deserve.
+
+pub mod error;
+pub mod system;
+pub mod tickets;
+
+use axum::extract::DefaultBodyLimit;
+use nightshift_roles::Deps;
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Nightshift", description = "The autonomous software factory's API."),
+    tags((name = "tickets", description = "Work items"), (name = "system", description = "Health and status"))
+)]
+struct ApiDoc;
+
+/// Request bodies larger than this are refused by axum itself (413); up to it,
+/// each route applies its own, smaller, limit and answers 400 naming it.
+const HARD_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub deps: Deps,
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(tickets::create_ticket, tickets::list_tickets))
+        .routes(routes!(tickets::get_ticket))
+        .routes(routes!(system::health))
+        .routes(routes!(system::status))
+        .routes(routes!(system::openapi_json))
+}
+
+/// The API's router, ready to serve.
+pub fn router(deps: Deps) -> axum::Router {
+    let (router, api) = routes().split_for_parts();
+    router
+        .layer(DefaultBodyLimit::max(HARD_BODY_LIMIT))
+        .with_state(AppState { deps, openapi: Arc::new(api) })
+}
+
+/// The OpenAPI document alone (for `nightshift openapi` and tests).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}

@@ -1,0 +1,75 @@
+//! Settings, layered: the defaults in `nightshift_core::settings`, then a TOML
+//! file (`nightshift.toml` in the working directory, or the path given), then
+//! `NIGHTSHIFT_*` environment variables with `__` between levels
+//! (`NIGHTSHIFT_PORT=9000`, `NIGHTSHIFT_DISPATCHER__MAX_CONCURRENT_JOBS=2`).
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use nightshift_core::settings::Settings;
+use std::path::Path;
+
+pub const DEFAULT_FILE: &str = "nightshift.toml";
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+/// Loads settings. `file`: an explicit path (which must exist), or `None` for
+/// `nightshift.toml` if there is one.
+pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+    match file {
+        Some(path) => {
+            if !path.exists() {
+                return Err(ConfigError(Box::new(figment::Error::from(format!(
+                    "settings file {} does not exist",
+                    path.display()
+                )))));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        None => fig = fig.merge(Toml::file(DEFAULT_FILE)),
+    }
+    // NIGHTSHIFT_CONFIG names the file; NIGHTSHIFT_SECRET_* are secrets, read by
+    // the secrets port and never part of the settings.
+    let env = Env::prefixed("NIGHTSHIFT_").filter(|k| {
+        let k = k.as_str().to_ascii_lowercase();
+        k != "config" && !k.starts_with("secret_")
+    });
+    fig = fig.merge(env.split("__"));
+    fig.extract().map_err(|e| ConfigError(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "port = 9001\n[dispatcher]\nmax_concurrent_jobs = 2\n")?;
+            let s = load(Some(Path::new("custom.toml"))).unwrap();
+            assert_eq!((s.port, s.dispatcher.max_concurrent_jobs, s.host.as_str()), (9001, 2, "127.0.0.1"));
+            jail.set_env("NIGHTSHIFT_PORT", "9002");
+            jail.set_env("NIGHTSHIFT_DISPATCHER__MAX_CONCURRENT_JOBS", "7");
+            jail.set_env("NIGHTSHIFT_SECRET_GITHUB_TOKEN", "ignored here");
+            let s = load(Some(Path::new("custom.toml"))).unwrap();
+            assert_eq!((s.port, s.dispatcher.max_concurrent_jobs), (9002, 7));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn names_the_bad_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("nightshift.toml", "prot = 1\n")?;
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.contains("prot"), "{e}");
+            jail.create_file("nightshift.toml", "port = \"eighty\"\n")?;
+            let e = load(None).unwrap_err().to_string();
+            assert!(e.contains("port"), "{e}");
+            assert!(load(Some(Path::new("missing.toml"))).unwrap_err().to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,62 @@
+//! What the factory is doing and what it waits for: the answer behind
+//! `nightshift status` and `GET /status`.
+
+use crate::{Deps, RoleResult};
+use nightshift_core::queue::{names, QueueStats};
+use nightshift_core::state::TicketState;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatusReport {
+    /// Tickets per state (states with none are left out).
+    pub tickets: BTreeMap<String, u64>,
+    /// Per queue: visible, in flight, dead-lettered.
+    pub queues: BTreeMap<String, QueueStats>,
+    pub active_jobs: u64,
+    pub max_concurrent_jobs: u64,
+    pub pending_approvals: u64,
+    pub tokens_committed: u64,
+    /// Plain sentences about work that is waiting, and why.
+    pub waiting: Vec<String>,
+}
+
+pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
+    let counts = deps.stores.tickets.count_by_state().await?;
+    let mut queues = BTreeMap::new();
+    for q in names::ALL {
+        queues.insert(q.to_string(), deps.queue.stats(q).await?);
+    }
+    let count = |s: TicketState| counts.iter().find(|(st, _)| *st == s).map(|(_, n)| *n).unwrap_or(0);
+    let mut waiting = Vec::new();
+    let triaged = count(TicketState::Triaged);
+    if triaged > 0 {
+        waiting.push(format!(
+            "{triaged} triaged ticket(s) wait for the planner (architect role), which needs an LLM; no LLM is configured in this build"
+        ));
+    }
+    let spec = count(TicketState::AwaitingSpecApproval) + count(TicketState::AwaitingMergeApproval);
+    if spec > 0 {
+        waiting.push(format!("{spec} ticket(s) wait for a human approval"));
+    }
+    let ready = count(TicketState::Ready);
+    let active = deps.stores.jobs.count_active_jobs().await?;
+    let cap = deps.settings.dispatcher.max_concurrent_jobs;
+    if ready > 0 && active >= cap {
+        waiting.push(format!("{ready} ready ticket(s) wait for a free job slot ({active} of {cap} in use)"));
+    }
+    for (q, s) in &queues {
+        if s.dead > 0 {
+            waiting.push(format!("{} message(s) in the {q} dead letter queue need a look (`nightshift dlq list {q}`)", s.dead));
+        }
+    }
+    Ok(StatusReport {
+        tickets: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+        queues,
+        active_jobs: active,
+        max_concurrent_jobs: cap,
+        pending_approvals: deps.stores.approvals.pending_approvals().await?.len() as u64,
+        tokens_committed: deps.stores.budget.total_committed().await?,
+        waiting,
+    })
+}
