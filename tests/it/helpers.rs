@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 pub struct Backend {
     pub dir: tempfile::TempDir,
-    pub db: Arc<Db>,
     pub stores: Stores,
     pub queue: Arc<SqliteQueue>,
 }
@@ -17,7 +16,7 @@ pub fn backend_with(max_receives: u32, clock: Arc<dyn Clock>) -> Backend {
     let db = Db::open(dir.path().join("nightshift.db")).expect("open sqlite");
     let stores = Stores::from_one(Arc::new(SqliteStore::new(db.clone())));
     let queue = Arc::new(SqliteQueue::new(db.clone(), max_receives, clock));
-    Backend { dir, db, stores, queue }
+    Backend { dir, stores, queue }
 }
 
 pub fn backend() -> Backend {

@@ -1,1 +1,107 @@
-fn main(){}
+//! The `nightshift` command: `up` runs every role, the API and the scheduler in
+//! one process on embedded backends; the other commands work on the same data
+//! directory directly, whether or not `up` is running.
+
+mod commands;
+mod up;
+mod wiring;
+mod worker;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "nightshift", version, about = "An autonomous software factory: tickets in, reviewed pull requests out.")]
+struct Cli {
+    /// Settings file (default: ./nightshift.toml if present). Env: NIGHTSHIFT_CONFIG.
+    #[arg(long, global = true, env = "NIGHTSHIFT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite file, job sandboxes). Overrides the settings.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the factory: API and dashboard on 127.0.0.1, every role, the scheduler.
+    Up {
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Add, list and show tickets.
+    #[command(subcommand)]
+    Ticket(commands::TicketCmd),
+    /// What the factory is doing, and what waits and why.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(commands::AuditCmd),
+    /// Dead letter queues.
+    #[command(subcommand)]
+    Dlq(commands::DlqCmd),
+    /// Benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(commands::BenchCmd),
+    /// Run one job to its end (started by the launcher).
+    Worker {
+        #[arg(long)]
+        job: String,
+    },
+    /// Print the API's OpenAPI document.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match nightshift_roles::config::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(d) = cli.data_dir {
+        settings.data_dir = d;
+    }
+    let quiet = !matches!(cli.command, Command::Up { .. } | Command::Worker { .. });
+    wiring::init_tracing(&settings, quiet);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Up { port, host } => {
+                if let Some(p) = port {
+                    settings.port = p;
+                }
+                if let Some(h) = host {
+                    settings.host = h;
+                }
+                up::run(settings).await
+            }
+            Command::Ticket(cmd) => commands::ticket(settings, cmd).await,
+            Command::Status { json } => commands::status(settings, json).await,
+            Command::Audit(cmd) => commands::audit(settings, cmd).await,
+            Command::Dlq(cmd) => commands::dlq(settings, cmd).await,
+            Command::Bench(cmd) => commands::bench(cmd).await,
+            Command::Worker { job } => worker::run(settings, &job).await,
+            Command::Openapi => {
+                println!("{}", serde_json::to_string_pretty(&nightshift_api::openapi())?);
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

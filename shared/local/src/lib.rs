@@ -5,6 +5,7 @@
 //! - [`launcher`]: jobs as child processes in a sandbox directory.
 //! - [`secrets`]: secrets from the environment or files, never logged.
 
+pub mod bench;
 pub mod launcher;
 pub mod secrets;
 pub mod sqlite;

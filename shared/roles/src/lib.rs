@@ -10,6 +10,7 @@
 //! - [`reaper`]: expired leases, expired locks, jobs past their deadline.
 //! - [`consumer`]: the queue loop shared by every queue-driven role.
 //! - [`scheduler`]: the in-process scheduler for `nightshift up`.
+//! - [`runtime`]: every role in one process (`nightshift up`, tests).
 //! - [`status`]: what the factory is doing, and what it waits for.
 //! - [`transition`]: the only way a ticket changes state.
 //! - [`config`]: settings from defaults, `nightshift.toml` and `NIGHTSHIFT_*`.
@@ -23,6 +24,7 @@ pub mod dispatcher;
 pub mod intake;
 pub mod jobs;
 pub mod reaper;
+pub mod runtime;
 pub mod scheduler;
 pub mod status;
 pub mod transition;

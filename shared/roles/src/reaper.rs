@@ -1,8 +1,13 @@
 //! The reaper, every five minutes: requeues jobs whose worker lost its lease,
 //! fails jobs past their deadline (stopping their process), and clears expired
-//! locks. Expiry is checked in each write's condition; this is clean-up.
+//! locks, and re-announces tickets stuck in `new`. Expiry is checked in each
+//! write's condition; this is clean-up.
 
-use crate::{Deps, RoleResult};
+use crate::{Deps, RoleResult, TicketMessage};
+use nightshift_core::ports::TicketFilter;
+use nightshift_core::queue::names;
+use nightshift_core::state::TicketState;
+use std::time::Duration;
 use nightshift_core::audit::NewAuditEvent;
 use nightshift_core::job::{Job, Reaped};
 
@@ -11,6 +16,9 @@ pub struct ReapReport {
     pub requeued: Vec<String>,
     pub failed: Vec<String>,
     pub locks_released: Vec<String>,
+    /// Tickets still `new` long after intake, announced to triage again (their
+    /// first message may have been lost between the store and the queue).
+    pub reannounced: Vec<String>,
 }
 
 fn job_event(action: &str, job: &Job) -> NewAuditEvent {
@@ -50,6 +58,16 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         }));
         deps.stores.audit.append(ev, now).await?;
         report.locks_released.push(lock.name);
+    }
+    let stale_before = now - chrono::Duration::seconds(2 * deps.settings.queue.visibility_timeout_secs as i64);
+    let fresh = deps
+        .stores
+        .tickets
+        .list_tickets(&TicketFilter { state: Some(TicketState::New), limit: Some(1000), ..Default::default() })
+        .await?;
+    for t in fresh.into_iter().filter(|t| t.updated_at < stale_before) {
+        deps.queue.send(names::TRIAGE, &TicketMessage::body(&t.id), Duration::ZERO).await?;
+        report.reannounced.push(t.id);
     }
     if report != ReapReport::default() {
         tracing::info!(requeued = report.requeued.len(), failed = report.failed.len(), locks = report.locks_released.len(), "reaped");

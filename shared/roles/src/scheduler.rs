@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub type Job = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+pub type BoxedRun = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub type Job = Arc<dyn Fn() -> BoxedRun + Send + Sync>;
 
 /// Runs `job` at every firing of `entry` until `shutdown`. A run that overlaps the
 /// next firing delays it rather than running twice at once.

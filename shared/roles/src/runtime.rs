@@ -1,0 +1,62 @@
+//! Every role in one process, for `nightshift up` and the tests: the
+//! queue-driven roles as consumer loops, the scheduled ones on the in-process
+//! scheduler. In AWS the same functions run as Lambdas instead.
+
+use crate::consumer::{self, handler, HandlerError};
+use crate::{dispatcher, reaper, scheduler, triage, Deps, RoleResult, TicketMessage};
+use nightshift_core::queue::names;
+use nightshift_core::schedule::SCHEDULES;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+fn owner() -> String {
+    format!("local-{}", std::process::id())
+}
+
+/// Resumes what a previous run left (expired leases, stale locks, unannounced
+/// tickets, launches not made), then starts every loop. Returns the tasks, which
+/// end after `shutdown` once the work in hand is done.
+pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<JoinHandle<()>>> {
+    let r = reaper::reap(deps).await?;
+    let d = dispatcher::dispatch(deps, &owner()).await?;
+    tracing::info!(requeued = r.requeued.len(), reannounced = r.reannounced.len(), relaunched = d.relaunched.len(), "resumed");
+
+    let mut tasks = Vec::new();
+    let triage_handler = handler(|deps: Deps, body: String| async move {
+        let msg: TicketMessage = consumer::parse(&body)?;
+        triage::triage(&deps, &msg.ticket_id).await.map(|_| ()).map_err(HandlerError::from)
+    });
+    let dispatch_handler = handler(|deps: Deps, _body: String| async move {
+        dispatcher::dispatch(&deps, &owner()).await.map(|_| ()).map_err(HandlerError::from)
+    });
+    for (queue, h) in [(names::TRIAGE, triage_handler), (names::DISPATCH, dispatch_handler)] {
+        tasks.push(tokio::spawn(consumer::run(deps.clone(), queue, h, shutdown.clone())));
+    }
+    for entry in SCHEDULES {
+        let role: fn(Deps) -> scheduler::BoxedRun = match entry.name {
+            "reaper" => |deps| {
+                Box::pin(async move {
+                    if let Err(e) = reaper::reap(&deps).await {
+                        tracing::error!(error = %e, "reaper failed");
+                    }
+                })
+            },
+            "dispatcher" => |deps| {
+                Box::pin(async move {
+                    if let Err(e) = dispatcher::dispatch(&deps, &owner()).await {
+                        tracing::error!(error = %e, "dispatcher failed");
+                    }
+                })
+            },
+            other => {
+                tracing::warn!(schedule = other, "no local runner for this schedule");
+                continue;
+            }
+        };
+        let d = deps.clone();
+        let job: scheduler::Job = Arc::new(move || role(d.clone()));
+        tasks.push(tokio::spawn(scheduler::run(*entry, deps.clock.clone(), job, shutdown.clone())));
+    }
+    Ok(tasks)
+}
