@@ -1,9 +1,13 @@
 //! Shared helpers: each test gets its own temp dir, SQLite file and port.
 
-use nightshift_core::clock::{Clock, SystemClock};
+use nightshift_core::clock::{Clock, ManualClock, SystemClock};
 use nightshift_core::ports::Stores;
-use nightshift_local::{Db, SqliteQueue, SqliteStore};
+use nightshift_core::settings::Settings;
+use nightshift_local::{Db, ProcessLauncher, SqliteQueue, SqliteStore};
+use nightshift_roles::Deps;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 pub struct Backend {
     pub dir: tempfile::TempDir,
@@ -15,10 +19,113 @@ pub fn backend_with(max_receives: u32, clock: Arc<dyn Clock>) -> Backend {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Db::open(dir.path().join("nightshift.db")).expect("open sqlite");
     let stores = Stores::from_one(Arc::new(SqliteStore::new(db.clone())));
-    let queue = Arc::new(SqliteQueue::new(db.clone(), max_receives, clock));
+    let queue = Arc::new(SqliteQueue::new(db, max_receives, clock));
     Backend { dir, stores, queue }
 }
 
 pub fn backend() -> Backend {
     backend_with(5, Arc::new(SystemClock))
+}
+
+/// A job "worker" that just sleeps: what the launcher runs in these tests. It
+/// reads nothing but its scrubbed environment.
+pub const SLEEPER: &str = "exec sleep 30";
+
+/// Roles over a fresh backend, with a real process launcher running `script`.
+pub struct Roles {
+    pub deps: Deps,
+    pub backend: Backend,
+}
+
+pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Settings)) -> Roles {
+    let backend = backend_with(3, clock.clone());
+    let mut settings = Settings { data_dir: backend.dir.path().to_path_buf(), ..Settings::default() };
+    settings.queue.poll_interval_ms = 20;
+    tune(&mut settings);
+    let launcher = ProcessLauncher::new(
+        vec!["/bin/sh".into(), "-c".into(), script.into()],
+        settings.jobs_dir(),
+        vec![],
+    )
+    .unwrap()
+    .with_stop_grace(Duration::from_millis(300));
+    let deps = Deps {
+        stores: backend.stores.clone(),
+        queue: backend.queue.clone(),
+        launcher: Arc::new(launcher),
+        clock,
+        settings: Arc::new(settings),
+    };
+    Roles { deps, backend }
+}
+
+pub fn roles() -> Roles {
+    roles_with(Arc::new(SystemClock), SLEEPER, |_| {})
+}
+
+pub fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(nightshift_contract::t0()))
+}
+
+/// The API and every role loop, in process, on a free port.
+pub struct TestApp {
+    pub base: String,
+    pub roles: Roles,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let roles = roles();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let mut tasks = nightshift_roles::runtime::start(&roles.deps, shutdown.clone()).await.unwrap();
+    let app = nightshift_api::router(roles.deps.clone());
+    let stop = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await.unwrap();
+    }));
+    TestApp { base, roles, client: reqwest::Client::new(), shutdown, tasks }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
+        let r = self.client.post(self.url(path)).header("content-type", "application/json").body(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+    }
+}
+
+/// Polls `check` every 20 ms for up to 10 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for: {what}");
 }

@@ -1,5 +1,9 @@
 //! The integration test binary: contract suites against the embedded adapters,
 //! the roles end to end, the HTTP API on a real port, and the CLI as a process.
 
+mod api;
+mod cli;
+mod concurrency;
 mod contract;
 mod helpers;
+mod roles;
