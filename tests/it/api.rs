@@ -21,7 +21,9 @@ fn standard_ticket() -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_posted_ticket_is_stored_triaged_and_audited() {
     let app = spawn_app().await;
-    let (status, body) = app.post_raw("/tickets", standard_ticket().to_string()).await;
+    let (status, body) = app
+        .post_raw("/tickets", standard_ticket().to_string())
+        .await;
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
     assert_eq!(body["state"], "new");
@@ -34,7 +36,12 @@ async fn a_posted_ticket_is_stored_triaged_and_audited() {
     .await;
     let (status, detail) = app.get(&format!("/tickets/{id}")).await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["created", "triage"]);
     assert_eq!(detail["events"][1]["from_state"], "new");
     assert_eq!(detail["events"][1]["to_state"], "triaged");
@@ -62,7 +69,10 @@ async fn the_same_id_twice_stores_one_ticket() {
     let (s2, b2) = app.post_raw("/tickets", t.to_string()).await;
     assert_eq!((s1, s2), (201, 200));
     assert_eq!(b1["id"], b2["id"]);
-    assert_eq!(b2["title"], "Login crashes on an empty password", "the first submission stands");
+    assert_eq!(
+        b2["title"], "Login crashes on an empty password",
+        "the first submission stands"
+    );
     let (_, list) = app.get("/tickets").await;
     assert_eq!(list["tickets"].as_array().unwrap().len(), 1);
     app.stop().await;
@@ -90,12 +100,42 @@ async fn malformed_tickets_get_400_naming_the_field_and_change_nothing() {
     invalid_utf8[at + 1] = 0x28;
 
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
-        ("missing type", without("type"), "type", "missing field `type`"),
-        ("missing criteria", without("acceptance_criteria"), "acceptance_criteria", "missing field"),
-        ("unknown type", unknown_type.to_string().into_bytes(), "type", "unknown variant `epic`"),
-        ("missing repo", no_repo.to_string().into_bytes(), "context.repo", "missing field `repo`"),
-        ("path escapes", escaping.to_string().into_bytes(), "context.filepaths[0]", "relative"),
-        ("over the size limit", huge.to_string().into_bytes(), "body", "over the limit of 65536 bytes"),
+        (
+            "missing type",
+            without("type"),
+            "type",
+            "missing field `type`",
+        ),
+        (
+            "missing criteria",
+            without("acceptance_criteria"),
+            "acceptance_criteria",
+            "missing field",
+        ),
+        (
+            "unknown type",
+            unknown_type.to_string().into_bytes(),
+            "type",
+            "unknown variant `epic`",
+        ),
+        (
+            "missing repo",
+            no_repo.to_string().into_bytes(),
+            "context.repo",
+            "missing field `repo`",
+        ),
+        (
+            "path escapes",
+            escaping.to_string().into_bytes(),
+            "context.filepaths[0]",
+            "relative",
+        ),
+        (
+            "over the size limit",
+            huge.to_string().into_bytes(),
+            "body",
+            "over the limit of 65536 bytes",
+        ),
         ("invalid UTF-8", invalid_utf8, "body", "not valid UTF-8"),
         ("not JSON", b"type=bug".to_vec(), "body", "expected"),
         ("empty", vec![], "body", "empty"),
@@ -104,13 +144,32 @@ async fn malformed_tickets_get_400_naming_the_field_and_change_nothing() {
         let (status, err) = app.post_raw("/tickets", body).await;
         assert_eq!(status, 400, "{what}: {err}");
         assert_eq!(err["field"], field, "{what}: {err}");
-        assert!(err["error"].as_str().unwrap().contains(says), "{what}: {err}");
+        assert!(
+            err["error"].as_str().unwrap().contains(says),
+            "{what}: {err}"
+        );
     }
     let (_, list) = app.get("/tickets").await;
-    assert!(list["tickets"].as_array().unwrap().is_empty(), "nothing was stored");
-    assert!(app.roles.deps.stores.audit.events_after(0, 10).await.unwrap().is_empty(), "nothing was audited");
+    assert!(
+        list["tickets"].as_array().unwrap().is_empty(),
+        "nothing was stored"
+    );
+    assert!(
+        app.roles
+            .deps
+            .stores
+            .audit
+            .events_after(0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was audited"
+    );
     let (_, status) = app.get("/status").await;
-    assert_eq!(status["queues"]["triage"]["visible"], 0, "nothing was queued");
+    assert_eq!(
+        status["queues"]["triage"]["visible"], 0,
+        "nothing was queued"
+    );
     app.stop().await;
 }
 
@@ -119,12 +178,21 @@ async fn health_and_status_answer() {
     let app = spawn_app().await;
     let (s, h) = app.get("/health").await;
     assert_eq!((s, h["status"].as_str()), (200, Some("ok")));
-    app.post_raw("/tickets", standard_ticket().to_string()).await;
-    eventually("triaged", || async { app.get("/status").await.1["tickets"]["triaged"] == 1 }).await;
+    app.post_raw("/tickets", standard_ticket().to_string())
+        .await;
+    eventually("triaged", || async {
+        app.get("/status").await.1["tickets"]["triaged"] == 1
+    })
+    .await;
     let (_, st) = app.get("/status").await;
     assert_eq!(st["max_concurrent_jobs"], 5);
     let waiting = st["waiting"].as_array().unwrap();
-    assert!(waiting.iter().any(|w| w.as_str().unwrap().contains("wait for the planner")), "{st}");
+    assert!(
+        waiting
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("wait for the planner")),
+        "{st}"
+    );
     app.stop().await;
 }
 
@@ -132,7 +200,9 @@ async fn health_and_status_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_describes_every_route() {
     let app = spawn_app().await;
-    let (_, created) = app.post_raw("/tickets", standard_ticket().to_string()).await;
+    let (_, created) = app
+        .post_raw("/tickets", standard_ticket().to_string())
+        .await;
     let id = created["id"].as_str().unwrap();
     let (status, spec) = app.get("/openapi.json").await;
     assert_eq!(status, 200);
@@ -147,11 +217,21 @@ async fn openapi_describes_every_route() {
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/api/src");
     for entry in std::fs::read_dir(src).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        assert!(!text.contains(".route("), "routes must be mounted with utoipa_axum::routes!, so they are documented");
+        assert!(
+            !text.contains(".route("),
+            "routes must be mounted with utoipa_axum::routes!, so they are documented"
+        );
         for decl in text.split("#[utoipa::path(").skip(1) {
             let head: String = decl.chars().take(120).collect();
             let method = head.split(',').next().unwrap().trim().to_uppercase();
-            let path = head.split("path = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+            let path = head
+                .split("path = \"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
             declared.insert((method, path));
         }
     }
@@ -173,7 +253,13 @@ async fn openapi_describes_every_route() {
         let url = app.url(&path.replace("{id}", id));
         let r = match method.as_str() {
             "GET" => app.client.get(url).send().await.unwrap(),
-            "POST" => app.client.post(url).body(standard_ticket().to_string()).send().await.unwrap(),
+            "POST" => app
+                .client
+                .post(url)
+                .body(standard_ticket().to_string())
+                .send()
+                .await
+                .unwrap(),
             m => panic!("unexpected method {m}"),
         };
         assert!(r.status().is_success(), "{method} {path}: {}", r.status());

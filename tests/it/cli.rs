@@ -43,19 +43,52 @@ fn ticket_add_names_the_bad_field_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cases: Vec<(Vec<&str>, Vec<u8>, &str)> = vec![
-        (vec!["--json", "-"], br#"{"context":{"repo":"a"},"acceptance_criteria":["x"]}"#.to_vec(), "type: missing field `type`"),
-        (vec!["--json", "-"], br#"{"type":"task","context":{"repo":"a"},"acceptance_criteria":["x"]}"#.to_vec(), "type: unknown variant `task`"),
-        (vec!["--json", "-"], b"{\"type\":\"bug\",\"title\":\"\xff\xfe\"}".to_vec(), "body: is not valid UTF-8"),
-        (vec!["--json", "-"], format!(r#"{{"type":"bug","description":"{}"}}"#, "x".repeat(70_000)).into_bytes(), "body: is 70"),
-        (vec!["--type", "bug", "--criterion", "x"], vec![], "context.repo: missing"),
-        (vec!["--type", "bug", "--repo", "acme/api"], vec![], "acceptance_criteria: needs at least one"),
+        (
+            vec!["--json", "-"],
+            br#"{"context":{"repo":"a"},"acceptance_criteria":["x"]}"#.to_vec(),
+            "type: missing field `type`",
+        ),
+        (
+            vec!["--json", "-"],
+            br#"{"type":"task","context":{"repo":"a"},"acceptance_criteria":["x"]}"#.to_vec(),
+            "type: unknown variant `task`",
+        ),
+        (
+            vec!["--json", "-"],
+            b"{\"type\":\"bug\",\"title\":\"\xff\xfe\"}".to_vec(),
+            "body: is not valid UTF-8",
+        ),
+        (
+            vec!["--json", "-"],
+            format!(r#"{{"type":"bug","description":"{}"}}"#, "x".repeat(70_000)).into_bytes(),
+            "body: is 70",
+        ),
+        (
+            vec!["--type", "bug", "--criterion", "x"],
+            vec![],
+            "context.repo: missing",
+        ),
+        (
+            vec!["--type", "bug", "--repo", "acme/api"],
+            vec![],
+            "acceptance_criteria: needs at least one",
+        ),
     ];
     for (args, stdin, says) in cases {
         let mut full = vec!["ticket", "add"];
         full.extend(args);
         let out = ns(d, &full, Some(&stdin));
-        assert_eq!(out.status.code(), Some(2), "{full:?}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains(says), "{full:?}: expected `{says}` in {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{full:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(says),
+            "{full:?}: expected `{says}` in {}",
+            text(&out.stderr)
+        );
     }
     assert!(list(d).is_empty());
 }
@@ -64,34 +97,78 @@ fn ticket_add_names_the_bad_field_and_stores_nothing() {
 fn ticket_add_show_and_a_tampered_audit_log_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = ns(d, &["ticket", "add", "--type", "bug", "--repo", "acme/api", "--title", "Crash on login",
-        "--file", "src/login.rs", "--error-log", "panicked at src/login.rs:42", "--criterion", "no panic"], None);
+    let out = ns(
+        d,
+        &[
+            "ticket",
+            "add",
+            "--type",
+            "bug",
+            "--repo",
+            "acme/api",
+            "--title",
+            "Crash on login",
+            "--file",
+            "src/login.rs",
+            "--error-log",
+            "panicked at src/login.rs:42",
+            "--criterion",
+            "no panic",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).split_whitespace().nth(1).unwrap().to_string();
+    let id = text(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     let json_ticket = json!({"type": "chore", "context": {"repo": "acme/api"}, "acceptance_criteria": ["bump serde"]});
-    let out = ns(d, &["ticket", "add", "--json", "-"], Some(json_ticket.to_string().as_bytes()));
+    let out = ns(
+        d,
+        &["ticket", "add", "--json", "-"],
+        Some(json_ticket.to_string().as_bytes()),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(list(d).len(), 2);
 
     let show = ns(d, &["ticket", "show", &id], None);
     let shown = text(&show.stdout);
-    assert!(shown.contains("Crash on login") && shown.contains("audit trail") && shown.contains("created"), "{shown}");
+    assert!(
+        shown.contains("Crash on login")
+            && shown.contains("audit trail")
+            && shown.contains("created"),
+        "{shown}"
+    );
     let missing = ns(d, &["ticket", "show", "t_nope"], None);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("ticket t_nope not found"));
 
     let ok = ns(d, &["audit", "verify"], None);
-    assert!(ok.status.success() && text(&ok.stdout).contains("audit log ok: 2 events"), "{}", text(&ok.stdout));
+    assert!(
+        ok.status.success() && text(&ok.stdout).contains("audit log ok: 2 events"),
+        "{}",
+        text(&ok.stdout)
+    );
     // The database refuses edits to the audit log...
     let db = rusqlite::Connection::open(d.join("nightshift.db")).unwrap();
-    let refused = db.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 1", []).unwrap_err();
+    let refused = db
+        .execute("UPDATE audit SET actor = 'mallory' WHERE seq = 1", [])
+        .unwrap_err();
     assert!(refused.to_string().contains("append-only"), "{refused}");
     // ...and someone who gets past that is caught by the hash chain.
-    db.execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 1;").unwrap();
+    db.execute_batch(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 1;",
+    )
+    .unwrap();
     drop(db);
     let broken = ns(d, &["audit", "verify"], None);
     assert_eq!(broken.status.code(), Some(1));
-    assert!(text(&broken.stderr).contains("broken at event 1"), "{}", text(&broken.stderr));
+    assert!(
+        text(&broken.stderr).contains("broken at event 1"),
+        "{}",
+        text(&broken.stderr)
+    );
 }
 
 struct Up {
@@ -132,14 +209,21 @@ async fn start_up(dir: &Path) -> Up {
         }
         seen
     });
-    Up { child, base, stderr }
+    Up {
+        child,
+        base,
+        stderr,
+    }
 }
 
 impl Up {
     async fn interrupt(mut self) -> String {
         let pid = self.child.id().unwrap() as i32;
         unsafe { libc::kill(pid, libc::SIGINT) };
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.unwrap().unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
         let log = self.stderr.await.unwrap();
         assert!(status.success(), "exit {status}:\n{log}");
         log
@@ -147,8 +231,20 @@ impl Up {
 }
 
 async fn states(client: &reqwest::Client, base: &str) -> Vec<String> {
-    let v: serde_json::Value = client.get(format!("{base}/tickets?limit=1000")).send().await.unwrap().json().await.unwrap();
-    v["tickets"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap().to_string()).collect()
+    let v: serde_json::Value = client
+        .get(format!("{base}/tickets?limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,10 +256,23 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
     let up = start_up(&d).await;
     for i in 0..5 {
         let t = json!({"type": "feature", "context": {"repo": "acme/web"}, "acceptance_criteria": [format!("feature {i}")]});
-        let r = client.post(format!("{}/tickets", up.base)).body(t.to_string()).send().await.unwrap();
+        let r = client
+            .post(format!("{}/tickets", up.base))
+            .body(t.to_string())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
     }
-    eventually("five triaged", || async { states(&client, &up.base).await.iter().filter(|s| *s == "triaged").count() == 5 }).await;
+    eventually("five triaged", || async {
+        states(&client, &up.base)
+            .await
+            .iter()
+            .filter(|s| *s == "triaged")
+            .count()
+            == 5
+    })
+    .await;
     let log = up.interrupt().await;
     assert!(log.contains("stopped cleanly"), "{log}");
 
@@ -171,7 +280,22 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
     for i in 0..3 {
         let out = tokio::task::spawn_blocking({
             let d = d.clone();
-            move || ns(&d, &["ticket", "add", "--type", "bug", "--repo", "acme/web", "--criterion", &format!("bug {i} fixed")], None)
+            move || {
+                ns(
+                    &d,
+                    &[
+                        "ticket",
+                        "add",
+                        "--type",
+                        "bug",
+                        "--repo",
+                        "acme/web",
+                        "--criterion",
+                        &format!("bug {i} fixed"),
+                    ],
+                    None,
+                )
+            }
         })
         .await
         .unwrap();
@@ -184,10 +308,24 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
         s.len() == 8 && s.iter().all(|s| s == "triaged")
     })
     .await;
-    let status: serde_json::Value = client.get(format!("{}/status", up.base)).send().await.unwrap().json().await.unwrap();
+    let status: serde_json::Value = client
+        .get(format!("{}/status", up.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["queues"]["triage"]["visible"], 0);
-    assert_eq!(status["queues"]["plan"]["visible"], 8, "each ticket handed to the planner once");
+    assert_eq!(
+        status["queues"]["plan"]["visible"], 8,
+        "each ticket handed to the planner once"
+    );
     up.interrupt().await;
     let verify = ns(&d, &["audit", "verify"], None);
-    assert!(text(&verify.stdout).contains("16 events"), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stdout).contains("16 events"),
+        "{}",
+        text(&verify.stdout)
+    );
 }

@@ -5,20 +5,26 @@ mod sqlite_store {
 
     async fn make() -> StoreFixture {
         let b = crate::helpers::backend();
-        StoreFixture { stores: b.stores.clone(), guard: Box::new(b.dir) }
+        StoreFixture {
+            stores: b.stores.clone(),
+            guard: Box::new(b.dir),
+        }
     }
 
     nightshift_contract::store_contract!(make);
 }
 
 mod sqlite_queue {
-    use nightshift_contract::{QueueFixture, MAX_RECEIVES};
+    use nightshift_contract::{MAX_RECEIVES, QueueFixture};
     use nightshift_core::clock::SystemClock;
     use std::sync::Arc;
 
     async fn make() -> QueueFixture {
         let b = crate::helpers::backend_with(MAX_RECEIVES, Arc::new(SystemClock));
-        QueueFixture { queue: b.queue.clone(), guard: Box::new(b.dir) }
+        QueueFixture {
+            queue: b.queue.clone(),
+            guard: Box::new(b.dir),
+        }
     }
 
     nightshift_contract::queue_contract!(make);
@@ -40,7 +46,10 @@ mod process_launcher {
         )
         .unwrap()
         .with_stop_grace(std::time::Duration::from_millis(500));
-        LauncherFixture { launcher: Arc::new(launcher), guard: Box::new(dir) }
+        LauncherFixture {
+            launcher: Arc::new(launcher),
+            guard: Box::new(dir),
+        }
     }
 
     nightshift_contract::launcher_contract!(make);

@@ -34,12 +34,16 @@ pub const SLEEPER: &str = "exec sleep 30";
 /// Roles over a fresh backend, with a real process launcher running `script`.
 pub struct Roles {
     pub deps: Deps,
-    pub backend: Backend,
+    /// Keeps the temp dir (and so the database) alive for the test.
+    _backend: Backend,
 }
 
 pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Settings)) -> Roles {
     let backend = backend_with(3, clock.clone());
-    let mut settings = Settings { data_dir: backend.dir.path().to_path_buf(), ..Settings::default() };
+    let mut settings = Settings {
+        data_dir: backend.dir.path().to_path_buf(),
+        ..Settings::default()
+    };
     settings.queue.poll_interval_ms = 20;
     tune(&mut settings);
     let launcher = ProcessLauncher::new(
@@ -56,7 +60,10 @@ pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Se
         clock,
         settings: Arc::new(settings),
     };
-    Roles { deps, backend }
+    Roles {
+        deps,
+        _backend: backend,
+    }
 }
 
 pub fn roles() -> Roles {
@@ -81,13 +88,24 @@ pub async fn spawn_app() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    let mut tasks = nightshift_roles::runtime::start(&roles.deps, shutdown.clone()).await.unwrap();
+    let mut tasks = nightshift_roles::runtime::start(&roles.deps, shutdown.clone())
+        .await
+        .unwrap();
     let app = nightshift_api::router(roles.deps.clone());
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await.unwrap();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .unwrap();
     }));
-    TestApp { base, roles, client: reqwest::Client::new(), shutdown, tasks }
+    TestApp {
+        base,
+        roles,
+        client: reqwest::Client::new(),
+        shutdown,
+        tasks,
+    }
 }
 
 impl TestApp {
@@ -95,8 +113,19 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
-        let r = self.client.post(self.url(path)).header("content-type", "application/json").body(body).send().await.unwrap();
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }

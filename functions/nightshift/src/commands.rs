@@ -7,7 +7,9 @@ use nightshift_core::audit::verify_chain;
 use nightshift_core::ports::TicketFilter;
 use nightshift_core::settings::Settings;
 use nightshift_core::state::TicketState;
-use nightshift_core::ticket::{parse_new_ticket, NewTicket, Priority, Source, TicketBudget, TicketContext, TicketType};
+use nightshift_core::ticket::{
+    NewTicket, Priority, Source, TicketBudget, TicketContext, TicketType, parse_new_ticket,
+};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 #[derive(Subcommand)]
 pub enum TicketCmd {
     /// Add a ticket, from flags or from a JSON file in the standard format (`-` for stdin).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List tickets, newest first.
     List {
         #[arg(long)]
@@ -84,7 +86,9 @@ fn from_flags(a: &AddArgs) -> Result<NewTicket, String> {
         Some("chore") => TicketType::Chore,
         _ => return Err("type: missing; pass --type bug|feature|chore (or --json FILE)".into()),
     };
-    let Some(repo) = a.repo.clone() else { return Err("context.repo: missing; pass --repo OWNER/NAME".into()) };
+    let Some(repo) = a.repo.clone() else {
+        return Err("context.repo: missing; pass --repo OWNER/NAME".into());
+    };
     Ok(NewTicket {
         id: a.id.clone(),
         kind,
@@ -95,7 +99,11 @@ fn from_flags(a: &AddArgs) -> Result<NewTicket, String> {
         }),
         title: a.title.clone(),
         description: a.description.clone(),
-        context: TicketContext { repo, filepaths: a.files.clone(), error_logs: a.error_logs.clone() },
+        context: TicketContext {
+            repo,
+            filepaths: a.files.clone(),
+            error_logs: a.error_logs.clone(),
+        },
         acceptance_criteria: a.criteria.clone(),
         source: None,
         source_ref: None,
@@ -112,42 +120,80 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                 Some(path) => {
                     let mut bytes = Vec::new();
                     if path.as_os_str() == "-" {
-                        std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+                        std::io::stdin()
+                            .read_to_end(&mut bytes)
+                            .context("reading stdin")?;
                     } else {
-                        bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                        bytes = std::fs::read(path)
+                            .with_context(|| format!("reading {}", path.display()))?;
                     }
                     match parse_new_ticket(&bytes, deps.settings.limits.max_ticket_bytes) {
                         Ok(t) => t,
                         Err(e) => return usage(e),
                     }
                 }
-                None => match from_flags(&a).map_err(|e| e.to_string()).and_then(|t| t.validate().map(|_| t).map_err(|e| e.to_string())) {
+                None => match from_flags(&a)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| t.validate().map(|_| t).map_err(|e| e.to_string()))
+                {
                     Ok(t) => t,
                     Err(e) => return usage(e),
                 },
             };
             let source = input.source.unwrap_or(Source::Cli);
-            let (t, created) = nightshift_roles::intake::submit(&deps, input, source, "cli").await?;
+            let (t, created) =
+                nightshift_roles::intake::submit(&deps, input, source, "cli").await?;
             if a.print_json {
                 println!("{}", serde_json::to_string_pretty(&t)?);
             } else {
-                println!("{} {} ({}, {}) {}", if created { "added" } else { "exists" }, t.id, t.state, t.priority.as_str(), t.title);
+                println!(
+                    "{} {} ({}, {}) {}",
+                    if created { "added" } else { "exists" },
+                    t.id,
+                    t.state,
+                    t.priority.as_str(),
+                    t.title
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        TicketCmd::List { state, repo, limit, json } => {
+        TicketCmd::List {
+            state,
+            repo,
+            limit,
+            json,
+        } => {
             let state = match state.as_deref().map(|s| TicketState::parse(s).ok_or(s)) {
                 Some(Err(s)) => return usage(format!("state: unknown state `{s}`")),
                 Some(Ok(s)) => Some(s),
                 None => None,
             };
-            let tickets = deps.stores.tickets.list_tickets(&TicketFilter { state, repo, limit: Some(limit) }).await?;
+            let tickets = deps
+                .stores
+                .tickets
+                .list_tickets(&TicketFilter {
+                    state,
+                    repo,
+                    limit: Some(limit),
+                })
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tickets)?);
             } else {
-                println!("{:<32} {:<24} {:<7} {:<8} {:<20} TITLE", "ID", "STATE", "TYPE", "PRIORITY", "REPO");
+                println!(
+                    "{:<32} {:<24} {:<7} {:<8} {:<20} TITLE",
+                    "ID", "STATE", "TYPE", "PRIORITY", "REPO"
+                );
                 for t in tickets {
-                    println!("{:<32} {:<24} {:<7} {:<8} {:<20} {}", t.id, t.state.as_str(), t.kind.as_str(), t.priority.as_str(), t.context.repo, t.title);
+                    println!(
+                        "{:<32} {:<24} {:<7} {:<8} {:<20} {}",
+                        t.id,
+                        t.state.as_str(),
+                        t.kind.as_str(),
+                        t.priority.as_str(),
+                        t.context.repo,
+                        t.title
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -164,8 +210,20 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
             }
             let t = &d.ticket;
             println!("{}  {}\n", t.id, t.title);
-            println!("  state      {}{}", t.state, t.state_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default());
-            println!("  type       {}   priority {}   source {:?}", t.kind.as_str(), t.priority.as_str(), t.source);
+            println!(
+                "  state      {}{}",
+                t.state,
+                t.state_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+            println!(
+                "  type       {}   priority {}   source {:?}",
+                t.kind.as_str(),
+                t.priority.as_str(),
+                t.source
+            );
             println!("  repo       {}", t.context.repo);
             for f in &t.context.filepaths {
                 println!("  file       {f}");
@@ -174,10 +232,19 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                 println!("  criterion  {c}");
             }
             if let Some(b) = &d.budget {
-                println!("  budget     {} of {} tokens spent, {} reserved", b.committed, b.limit, b.reserved);
+                println!(
+                    "  budget     {} of {} tokens spent, {} reserved",
+                    b.committed, b.limit, b.reserved
+                );
             }
             for j in &d.jobs {
-                println!("  job        {} {} attempt {} {}", j.id, j.state.as_str(), j.attempt, j.reason.as_deref().unwrap_or(""));
+                println!(
+                    "  job        {} {} attempt {} {}",
+                    j.id,
+                    j.state.as_str(),
+                    j.attempt,
+                    j.reason.as_deref().unwrap_or("")
+                );
             }
             println!("\n  audit trail:");
             for e in &d.events {
@@ -186,8 +253,20 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                     (_, Some(t)) => t.to_string(),
                     _ => String::new(),
                 };
-                let detail = if e.detail.is_null() { String::new() } else { e.detail.to_string() };
-                println!("  #{:<5} {}  {:<11} {:<14} {:<30} {}", e.seq, e.at.format("%Y-%m-%d %H:%M:%S"), e.actor, e.action, states, detail);
+                let detail = if e.detail.is_null() {
+                    String::new()
+                } else {
+                    e.detail.to_string()
+                };
+                println!(
+                    "  #{:<5} {}  {:<11} {:<14} {:<30} {}",
+                    e.seq,
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    e.actor,
+                    e.action,
+                    states,
+                    detail
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -208,7 +287,10 @@ pub async fn status(settings: Settings, json: bool) -> anyhow::Result<ExitCode> 
     for (state, n) in &s.tickets {
         println!("  {state:<24} {n}");
     }
-    println!("jobs: {} active of {} allowed", s.active_jobs, s.max_concurrent_jobs);
+    println!(
+        "jobs: {} active of {} allowed",
+        s.active_jobs, s.max_concurrent_jobs
+    );
     println!("approvals pending: {}", s.pending_approvals);
     println!("tokens spent: {}", s.tokens_committed);
     println!("queues (visible / in flight / dead):");
@@ -249,7 +331,9 @@ pub async fn audit(settings: Settings, cmd: AuditCmd) -> anyhow::Result<ExitCode
                 }
             }
             match head {
-                Some((seq, hash)) => println!("audit log ok: {n} events, chain intact up to #{seq} ({hash})"),
+                Some((seq, hash)) => {
+                    println!("audit log ok: {n} events, chain intact up to #{seq} ({hash})")
+                }
                 None => println!("audit log ok: empty"),
             }
             Ok(ExitCode::SUCCESS)
@@ -271,11 +355,21 @@ pub async fn dlq(settings: Settings, cmd: DlqCmd) -> anyhow::Result<ExitCode> {
         DlqCmd::List { queue } => {
             let queues: Vec<String> = match queue {
                 Some(q) => vec![q],
-                None => nightshift_core::queue::names::ALL.iter().map(|s| s.to_string()).collect(),
+                None => nightshift_core::queue::names::ALL
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
             };
             for q in queues {
                 for d in deps.queue.dead_letters(&q, 1000).await? {
-                    println!("{q}\t{}\t{}\treceived {}x\t{}\t{}", d.id, d.dead_at.to_rfc3339(), d.receive_count, d.reason, d.body);
+                    println!(
+                        "{q}\t{}\t{}\treceived {}x\t{}\t{}",
+                        d.id,
+                        d.dead_at.to_rfc3339(),
+                        d.receive_count,
+                        d.reason,
+                        d.body
+                    );
                 }
             }
         }
@@ -302,11 +396,19 @@ pub async fn bench(cmd: BenchCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCmd::Queue { items, claimers } => {
             let dir = tempfile::tempdir()?;
-            println!("claims on the SQLite store (WAL), {items} queued jobs, each claimed then completed");
-            println!("{:>9} {:>12} {:>10} {:>10} {:>10}", "claimers", "claims/s", "p50 ms", "p99 ms", "max ms");
+            println!(
+                "claims on the SQLite store (WAL), {items} queued jobs, each claimed then completed"
+            );
+            println!(
+                "{:>9} {:>12} {:>10} {:>10} {:>10}",
+                "claimers", "claims/s", "p50 ms", "p99 ms", "max ms"
+            );
             for c in claimers {
                 let r = nightshift_local::bench::claims(dir.path(), items, c).await?;
-                anyhow::ensure!(r.left_active == 0 && r.latencies.len() == items, "bench lost or doubled work");
+                anyhow::ensure!(
+                    r.left_active == 0 && r.latencies.len() == items,
+                    "bench lost or doubled work"
+                );
                 let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
                 println!(
                     "{:>9} {:>12.0} {:>10.3} {:>10.3} {:>10.3}",

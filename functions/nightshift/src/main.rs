@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "nightshift", version, about = "An autonomous software factory: tickets in, reviewed pull requests out.")]
+#[command(
+    name = "nightshift",
+    version,
+    about = "An autonomous software factory: tickets in, reviewed pull requests out."
+)]
 struct Cli {
     /// Settings file (default: ./nightshift.toml if present). Env: NIGHTSHIFT_CONFIG.
     #[arg(long, global = true, env = "NIGHTSHIFT_CONFIG")]
@@ -35,7 +39,7 @@ enum Command {
     },
     /// Add, list and show tickets.
     #[command(subcommand)]
-    Ticket(commands::TicketCmd),
+    Ticket(Box<commands::TicketCmd>),
     /// What the factory is doing, and what waits and why.
     Status {
         #[arg(long)]
@@ -73,7 +77,10 @@ fn main() -> ExitCode {
     }
     let quiet = !matches!(cli.command, Command::Up { .. } | Command::Worker { .. });
     wiring::init_tracing(&settings, quiet);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let result = rt.block_on(async move {
         match cli.command {
             Command::Up { port, host } => {
@@ -85,14 +92,17 @@ fn main() -> ExitCode {
                 }
                 up::run(settings).await
             }
-            Command::Ticket(cmd) => commands::ticket(settings, cmd).await,
+            Command::Ticket(cmd) => commands::ticket(settings, *cmd).await,
             Command::Status { json } => commands::status(settings, json).await,
             Command::Audit(cmd) => commands::audit(settings, cmd).await,
             Command::Dlq(cmd) => commands::dlq(settings, cmd).await,
             Command::Bench(cmd) => commands::bench(cmd).await,
             Command::Worker { job } => worker::run(settings, &job).await,
             Command::Openapi => {
-                println!("{}", serde_json::to_string_pretty(&nightshift_api::openapi())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&nightshift_api::openapi())?
+                );
                 Ok(ExitCode::SUCCESS)
             }
         }

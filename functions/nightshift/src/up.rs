@@ -4,14 +4,16 @@
 
 use anyhow::Context;
 use nightshift_core::settings::Settings;
-use nightshift_roles::{runtime, Deps};
+use nightshift_roles::{Deps, runtime};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let deps = crate::wiring::deps(settings)?;
     let addr = format!("{}:{}", deps.settings.host, deps.settings.port);
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let shutdown = CancellationToken::new();
     let tasks = start(&deps, listener, shutdown.clone()).await?;
     wait_for_signal().await;
@@ -35,7 +37,9 @@ pub async fn start(
     let mut tasks = runtime::start(deps, shutdown.clone()).await?;
     let app = nightshift_api::router(deps.clone());
     tasks.push(tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await;
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "the API server failed");
         }
@@ -44,7 +48,9 @@ pub async fn start(
         "Nightshift is up: API on http://{local} (try /status, /openapi.json); data in {}",
         deps.settings.data_dir.display()
     );
-    eprintln!("No LLM is configured: tickets are taken in and triaged by rules; planning and building wait for an LLM.");
+    eprintln!(
+        "No LLM is configured: tickets are taken in and triaged by rules; planning and building wait for an LLM."
+    );
     Ok(tasks)
 }
 
@@ -52,7 +58,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

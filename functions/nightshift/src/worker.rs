@@ -10,7 +10,12 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
     let deps = crate::wiring::deps(settings)?;
     let owner = format!("worker-{}", std::process::id());
     let lease_len = deps.settings.dispatcher.lease();
-    let (job, lease) = match deps.stores.jobs.claim_job(job_id, &owner, lease_len, deps.now()).await {
+    let (job, lease) = match deps
+        .stores
+        .jobs
+        .claim_job(job_id, &owner, lease_len, deps.now())
+        .await
+    {
         Ok(claimed) => claimed,
         Err(e) if e.is_conflict() => {
             eprintln!("job {job_id} is not waiting for a worker: {e}");
@@ -18,14 +23,24 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e).context("claim"),
     };
-    tracing::info!(job_id, kind = job.kind.as_str(), attempt = job.attempt, "job claimed");
+    tracing::info!(
+        job_id,
+        kind = job.kind.as_str(),
+        attempt = job.attempt,
+        "job claimed"
+    );
     let beat = {
         let deps = deps.clone();
         let mut lease = lease.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(lease_len / 3).await;
-                match deps.stores.jobs.heartbeat(&lease, lease_len, deps.now()).await {
+                match deps
+                    .stores
+                    .jobs
+                    .heartbeat(&lease, lease_len, deps.now())
+                    .await
+                {
                     Ok(l) => lease = l,
                     Err(e) => {
                         tracing::error!(error = %e, "lease lost; stopping");
@@ -46,8 +61,16 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
         tokens_used: 0,
     };
     beat.abort();
-    let done = deps.stores.jobs.complete_job(&lease, &outcome, deps.now()).await.context("complete")?;
+    let done = deps
+        .stores
+        .jobs
+        .complete_job(&lease, &outcome, deps.now())
+        .await
+        .context("complete")?;
     nightshift_roles::jobs::on_job_finished(&deps, &done).await?;
-    eprintln!("job {job_id}: {}", done.reason.as_deref().unwrap_or(done.state.as_str()));
+    eprintln!(
+        "job {job_id}: {}",
+        done.reason.as_deref().unwrap_or(done.state.as_str())
+    );
     Ok(ExitCode::from(1))
 }

@@ -1,11 +1,11 @@
 //! API errors: JSON bodies `{"error": "...", "field": "..."}` with the status
 //! that tells the client whether to fix the request or try again.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use nightshift_core::ticket::InputError;
 use nightshift_core::StoreError;
+use nightshift_core::ticket::InputError;
 use nightshift_roles::RoleError;
 use serde::Serialize;
 
@@ -27,7 +27,10 @@ impl ApiError {
     pub fn bad_request(field: Option<&str>, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
-            body: ErrorBody { error: message.into(), field: field.map(str::to_string) },
+            body: ErrorBody {
+                error: message.into(),
+                field: field.map(str::to_string),
+            },
         }
     }
 }
@@ -49,7 +52,13 @@ impl From<StoreError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
         };
-        Self { status, body: ErrorBody { error: e.to_string(), field: None } }
+        Self {
+            status,
+            body: ErrorBody {
+                error: e.to_string(),
+                field: None,
+            },
+        }
     }
 }
 
@@ -58,10 +67,22 @@ impl From<RoleError> for ApiError {
         match e {
             RoleError::Store(s) => s.into(),
             RoleError::Input(i) => i.into(),
-            RoleError::Illegal(i) => Self { status: StatusCode::CONFLICT, body: ErrorBody { error: i.to_string(), field: None } },
+            RoleError::Illegal(i) => Self {
+                status: StatusCode::CONFLICT,
+                body: ErrorBody {
+                    error: i.to_string(),
+                    field: None,
+                },
+            },
             RoleError::Launch(l) => {
                 tracing::error!(error = ?l, "launch failed");
-                Self { status: StatusCode::SERVICE_UNAVAILABLE, body: ErrorBody { error: l.to_string(), field: None } }
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    body: ErrorBody {
+                        error: l.to_string(),
+                        field: None,
+                    },
+                }
             }
         }
     }

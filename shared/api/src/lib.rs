@@ -50,7 +50,10 @@ pub fn router(deps: Deps) -> axum::Router {
     let (router, api) = routes().split_for_parts();
     router
         .layer(DefaultBodyLimit::max(HARD_BODY_LIMIT))
-        .with_state(AppState { deps, openapi: Arc::new(api) })
+        .with_state(AppState {
+            deps,
+            openapi: Arc::new(api),
+        })
 }
 
 /// The OpenAPI document alone (for `nightshift openapi` and tests).

@@ -1,9 +1,9 @@
 //! Health, status and the OpenAPI document.
 
-use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::State;
+use crate::error::ApiError;
 use axum::Json;
+use axum::extract::State;
 use nightshift_roles::status::StatusReport;
 use serde::Serialize;
 
@@ -17,7 +17,10 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = Health), (status = 503)))]
 pub async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
     s.deps.stores.tickets.count_by_state().await?;
-    Ok(Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }))
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
 }
 
 /// What the factory is doing, and what waits and why.

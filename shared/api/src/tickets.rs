@@ -1,18 +1,18 @@
 //! Ticket routes.
 
-use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use nightshift_core::approval::Approval;
 use nightshift_core::audit::AuditEvent;
 use nightshift_core::budget::BudgetAccount;
 use nightshift_core::job::Job;
 use nightshift_core::ports::{JobFilter, TicketFilter};
 use nightshift_core::state::TicketState;
-use nightshift_core::ticket::{parse_new_ticket, NewTicket, Source, Ticket};
+use nightshift_core::ticket::{NewTicket, Source, Ticket, parse_new_ticket};
 use serde::{Deserialize, Serialize};
 
 /// Submit a ticket in the standard ticket format. 201 with the stored ticket; 200
@@ -26,10 +26,21 @@ use serde::{Deserialize, Serialize};
         (status = 400, description = "Malformed: the error names the field", body = ErrorBody),
     )
 )]
-pub async fn create_ticket(State(s): State<AppState>, body: Bytes) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+pub async fn create_ticket(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Ticket>), ApiError> {
     let input = parse_new_ticket(&body, s.deps.settings.limits.max_ticket_bytes)?;
-    let (ticket, created) = nightshift_roles::intake::submit(&s.deps, input, Source::Api, "api").await?;
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(ticket)))
+    let (ticket, created) =
+        nightshift_roles::intake::submit(&s.deps, input, Source::Api, "api").await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(ticket),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -53,16 +64,31 @@ pub struct TicketList {
     get, path = "/tickets", tag = "tickets", params(ListQuery),
     responses((status = 200, body = TicketList), (status = 400, body = ErrorBody))
 )]
-pub async fn list_tickets(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<TicketList>, ApiError> {
+pub async fn list_tickets(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<TicketList>, ApiError> {
     let state = match q.state.as_deref() {
         None | Some("") => None,
         Some(st) => Some(TicketState::parse(st).ok_or_else(|| {
             let all: Vec<&str> = TicketState::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::bad_request(Some("state"), format!("state: unknown state `{st}`, expected one of {}", all.join(", ")))
+            ApiError::bad_request(
+                Some("state"),
+                format!(
+                    "state: unknown state `{st}`, expected one of {}",
+                    all.join(", ")
+                ),
+            )
         })?),
     };
-    let filter = TicketFilter { state, repo: q.repo, limit: q.limit };
-    Ok(Json(TicketList { tickets: s.deps.stores.tickets.list_tickets(&filter).await? }))
+    let filter = TicketFilter {
+        state,
+        repo: q.repo,
+        limit: q.limit,
+    };
+    Ok(Json(TicketList {
+        tickets: s.deps.stores.tickets.list_tickets(&filter).await?,
+    }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -81,12 +107,18 @@ pub struct TicketDetail {
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody))
 )]
-pub async fn get_ticket(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<TicketDetail>, ApiError> {
+pub async fn get_ticket(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TicketDetail>, ApiError> {
     Ok(Json(ticket_detail(&s.deps, &id).await?))
 }
 
 /// Shared with the CLI's `ticket show`.
-pub async fn ticket_detail(deps: &nightshift_roles::Deps, id: &str) -> Result<TicketDetail, nightshift_core::StoreError> {
+pub async fn ticket_detail(
+    deps: &nightshift_roles::Deps,
+    id: &str,
+) -> Result<TicketDetail, nightshift_core::StoreError> {
     let st = &deps.stores;
     let ticket = st.tickets.get_ticket(id).await?;
     let budget = match st.budget.account(id).await {
@@ -96,7 +128,13 @@ pub async fn ticket_detail(deps: &nightshift_roles::Deps, id: &str) -> Result<Ti
     };
     Ok(TicketDetail {
         events: st.audit.events_for_ticket(id).await?,
-        jobs: st.jobs.list_jobs(&JobFilter { ticket_id: Some(id.to_string()), ..Default::default() }).await?,
+        jobs: st
+            .jobs
+            .list_jobs(&JobFilter {
+                ticket_id: Some(id.to_string()),
+                ..Default::default()
+            })
+            .await?,
         approvals: st.approvals.approvals_for_ticket(id).await?,
         budget,
         ticket,

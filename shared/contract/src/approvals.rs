@@ -1,4 +1,4 @@
-use crate::{secs, t0, StoreFixture};
+use crate::{StoreFixture, secs, t0};
 use nightshift_core::approval::{Approval, ApprovalKind, ApprovalStatus, Decision};
 
 pub async fn approvals_request_is_idempotent(f: StoreFixture) {
@@ -8,26 +8,71 @@ pub async fn approvals_request_is_idempotent(f: StoreFixture) {
     let mut again = req.clone();
     again.requested_by = "someone else".into();
     assert_eq!(a.request_approval(&again).await.unwrap(), first);
-    a.request_approval(&Approval::pending("t1", ApprovalKind::Merge, 7, "reviewer", t0() + secs(1))).await.unwrap();
-    a.request_approval(&Approval::pending("t2", ApprovalKind::Spec, 2, "planner", t0() + secs(2))).await.unwrap();
+    a.request_approval(&Approval::pending(
+        "t1",
+        ApprovalKind::Merge,
+        7,
+        "reviewer",
+        t0() + secs(1),
+    ))
+    .await
+    .unwrap();
+    a.request_approval(&Approval::pending(
+        "t2",
+        ApprovalKind::Spec,
+        2,
+        "planner",
+        t0() + secs(2),
+    ))
+    .await
+    .unwrap();
     assert_eq!(a.pending_approvals().await.unwrap().len(), 3);
     let for_t1 = a.approvals_for_ticket("t1").await.unwrap();
-    assert_eq!(for_t1.iter().map(|x| x.kind).collect::<Vec<_>>(), [ApprovalKind::Spec, ApprovalKind::Merge]);
+    assert_eq!(
+        for_t1.iter().map(|x| x.kind).collect::<Vec<_>>(),
+        [ApprovalKind::Spec, ApprovalKind::Merge]
+    );
     assert!(a.get_approval("nope").await.unwrap_err().is_not_found());
 }
 
 pub async fn approvals_are_decided_once(f: StoreFixture) {
     let a = &f.stores.approvals;
-    let req = a.request_approval(&Approval::pending("t1", ApprovalKind::Spec, 3, "planner", t0())).await.unwrap();
+    let req = a
+        .request_approval(&Approval::pending(
+            "t1",
+            ApprovalKind::Spec,
+            3,
+            "planner",
+            t0(),
+        ))
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let a = a.clone();
             let id = req.id.clone();
-            let d = if i % 2 == 0 { Decision::Approve } else { Decision::Reject };
-            tokio::spawn(async move { a.decide(&id, d, &format!("human{i}"), Some("because"), t0() + secs(5)).await })
+            let d = if i % 2 == 0 {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            };
+            tokio::spawn(async move {
+                a.decide(
+                    &id,
+                    d,
+                    &format!("human{i}"),
+                    Some("because"),
+                    t0() + secs(5),
+                )
+                .await
+            })
         })
         .collect();
-    let results: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
     let winners: Vec<&Approval> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(winners.len(), 1, "exactly one decision lands");
     let stored = a.get_approval(&req.id).await.unwrap();
@@ -41,5 +86,10 @@ pub async fn approvals_are_decided_once(f: StoreFixture) {
         }
     }
     assert!(a.pending_approvals().await.unwrap().is_empty());
-    assert!(a.decide("nope", Decision::Approve, "h", None, t0()).await.unwrap_err().is_not_found());
+    assert!(
+        a.decide("nope", Decision::Approve, "h", None, t0())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }

@@ -1,5 +1,5 @@
-use crate::{t0, StoreFixture};
-use nightshift_core::audit::{verify_chain, NewAuditEvent};
+use crate::{StoreFixture, t0};
+use nightshift_core::audit::{NewAuditEvent, verify_chain};
 
 pub async fn audit_chain_verifies_in_pages(f: StoreFixture) {
     let a = &f.stores.audit;

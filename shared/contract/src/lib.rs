@@ -20,8 +20,8 @@ pub mod locks;
 pub mod queue;
 pub mod tickets;
 
-use nightshift_core::ports::{JobLauncher, Queue, Stores};
 use nightshift_core::Timestamp;
+use nightshift_core::ports::{JobLauncher, Queue, Stores};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -49,7 +49,9 @@ pub struct LauncherFixture {
 
 /// A fixed instant the cases count from, so expiry is explicit.
 pub fn t0() -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339("2026-01-05T10:00:00Z").unwrap().with_timezone(&chrono::Utc)
+    chrono::DateTime::parse_from_rfc3339("2026-01-05T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
 }
 
 pub fn secs(n: i64) -> chrono::Duration {

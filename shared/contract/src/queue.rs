@@ -1,4 +1,4 @@
-use crate::{QueueFixture, MAX_RECEIVES};
+use crate::{MAX_RECEIVES, QueueFixture};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -11,9 +11,15 @@ pub async fn queue_send_receive_delete(f: QueueFixture) {
     q.send("a", "two", NOW).await.unwrap();
     q.send("b", "other queue", NOW).await.unwrap();
     let got = q.receive("a", 10, LONG).await.unwrap();
-    assert_eq!(got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(
+        got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
     assert!(got.iter().all(|m| m.receive_count == 1));
-    assert!(q.receive("a", 10, LONG).await.unwrap().is_empty(), "received messages are hidden");
+    assert!(
+        q.receive("a", 10, LONG).await.unwrap().is_empty(),
+        "received messages are hidden"
+    );
     for m in &got {
         q.delete("a", &m.receipt).await.unwrap();
         q.delete("a", &m.receipt).await.unwrap();
@@ -32,10 +38,17 @@ pub async fn queue_visibility_hides_then_reveals(f: QueueFixture) {
     assert_eq!(q.stats("a").await.unwrap().in_flight, 2);
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let again = q.receive("a", 10, LONG).await.unwrap();
-    let mut bodies: Vec<_> = again.iter().map(|m| (m.body.as_str(), m.receive_count)).collect();
+    let mut bodies: Vec<_> = again
+        .iter()
+        .map(|m| (m.body.as_str(), m.receive_count))
+        .collect();
     bodies.sort();
     assert_eq!(bodies, [("later", 1), ("m", 2)]);
-    assert_ne!(again.iter().find(|m| m.body == "m").unwrap().receipt, first[0].receipt, "a new receive, a new receipt");
+    assert_ne!(
+        again.iter().find(|m| m.body == "m").unwrap().receipt,
+        first[0].receipt,
+        "a new receive, a new receipt"
+    );
     // The old receipt no longer deletes anything.
     q.delete("a", &first[0].receipt).await.unwrap();
     assert_eq!(q.stats("a").await.unwrap().in_flight, 2);
@@ -48,7 +61,12 @@ pub async fn queue_release_counts_receives_and_keeps_order(f: QueueFixture) {
     q.release("a", &m.receipt, NOW, "transient").await.unwrap();
     let m2 = q.receive("a", 1, LONG).await.unwrap().remove(0);
     assert_eq!((m2.id.as_str(), m2.receive_count), (m.id.as_str(), 2));
-    assert!(q.release("a", &m.receipt, NOW, "stale").await.unwrap_err().is_conflict());
+    assert!(
+        q.release("a", &m.receipt, NOW, "stale")
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
 }
 
 pub async fn queue_poison_goes_to_dlq_with_reason_without_blocking(f: QueueFixture) {
@@ -60,9 +78,13 @@ pub async fn queue_poison_goes_to_dlq_with_reason_without_blocking(f: QueueFixtu
     let mut good = vec![];
     loop {
         let batch = q.receive("a", 1, LONG).await.unwrap();
-        let Some(m) = batch.into_iter().next() else { break };
+        let Some(m) = batch.into_iter().next() else {
+            break;
+        };
         if m.body.starts_with('{') {
-            q.dead_letter("a", &m.receipt, "body is not JSON: expected a ticket id").await.unwrap();
+            q.dead_letter("a", &m.receipt, "body is not JSON: expected a ticket id")
+                .await
+                .unwrap();
         } else {
             good.push(m.body.clone());
             q.delete("a", &m.receipt).await.unwrap();
@@ -82,17 +104,28 @@ pub async fn queue_receive_limit_dead_letters_with_reason(f: QueueFixture) {
     for n in 1..=MAX_RECEIVES {
         let m = q.receive("a", 1, LONG).await.unwrap().remove(0);
         assert_eq!((m.body.as_str(), m.receive_count), ("flaky", n));
-        q.release("a", &m.receipt, NOW, &format!("handler failed on try {n}")).await.unwrap();
+        q.release("a", &m.receipt, NOW, &format!("handler failed on try {n}"))
+            .await
+            .unwrap();
     }
     q.send("a", "fine", NOW).await.unwrap();
     // Over the limit: the next receive moves it aside and delivers the rest.
     let next = q.receive("a", 10, LONG).await.unwrap();
-    assert_eq!(next.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["fine"]);
+    assert_eq!(
+        next.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["fine"]
+    );
     let dead = q.dead_letters("a", 10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body, "flaky");
     assert!(dead[0].reason.contains("receive"), "{}", dead[0].reason);
-    assert!(dead[0].reason.contains(&format!("handler failed on try {MAX_RECEIVES}")), "the last error is kept: {}", dead[0].reason);
+    assert!(
+        dead[0]
+            .reason
+            .contains(&format!("handler failed on try {MAX_RECEIVES}")),
+        "the last error is kept: {}",
+        dead[0].reason
+    );
 }
 
 pub async fn queue_redrive_returns_dead_letters(f: QueueFixture) {

@@ -1,4 +1,4 @@
-use crate::{secs, t0, StoreFixture};
+use crate::{StoreFixture, secs, t0};
 use nightshift_core::audit::NewAuditEvent;
 use nightshift_core::ports::TicketFilter;
 use nightshift_core::state::TicketState;
@@ -11,7 +11,11 @@ pub fn ticket(id: &str, priority: Priority, title: &str) -> Ticket {
         priority: Some(priority),
         title: Some(title.into()),
         description: None,
-        context: TicketContext { repo: "acme/api".into(), filepaths: vec![], error_logs: vec![] },
+        context: TicketContext {
+            repo: "acme/api".into(),
+            filepaths: vec![],
+            error_logs: vec![],
+        },
         acceptance_criteria: vec!["it works".into()],
         source: None,
         source_ref: None,
@@ -43,13 +47,23 @@ pub async fn tickets_create_is_idempotent_and_audited(f: StoreFixture) {
     assert_eq!(s.tickets.get_ticket("t1").await.unwrap(), t);
     // The same id again: the stored ticket comes back, nothing is overwritten.
     let other = ticket("t1", Priority::Low, "second");
-    let (again, created) = s.tickets.create_ticket(&other, ev("created")).await.unwrap();
+    let (again, created) = s
+        .tickets
+        .create_ticket(&other, ev("created"))
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(again.title, "first");
     let events = s.audit.events_for_ticket("t1").await.unwrap();
     assert_eq!(events.len(), 1, "one create, one event");
     assert_eq!(events[0].to_state, Some(TicketState::New));
-    assert!(s.tickets.get_ticket("nope").await.unwrap_err().is_not_found());
+    assert!(
+        s.tickets
+            .get_ticket("nope")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 pub async fn tickets_update_is_conditional_on_version(f: StoreFixture) {
@@ -63,7 +77,11 @@ pub async fn tickets_update_is_conditional_on_version(f: StoreFixture) {
     assert_eq!(event.to_state, Some(TicketState::Triaged));
     // A writer still at version 1 loses and changes nothing.
     let stale = moved(&t, TicketState::Closed);
-    let err = s.tickets.update_ticket(&stale, 1, ev("close")).await.unwrap_err();
+    let err = s
+        .tickets
+        .update_ticket(&stale, 1, ev("close"))
+        .await
+        .unwrap_err();
     assert!(err.is_conflict(), "{err}");
     let cur = s.tickets.get_ticket("t1").await.unwrap();
     assert_eq!((cur.state, cur.version), (TicketState::Triaged, 2));
@@ -71,9 +89,21 @@ pub async fn tickets_update_is_conditional_on_version(f: StoreFixture) {
     // A version that does not follow the expected one is refused outright.
     let mut skip = moved(&cur, TicketState::Planned);
     skip.version += 5;
-    assert!(s.tickets.update_ticket(&skip, 2, ev("plan")).await.unwrap_err().is_conflict());
+    assert!(
+        s.tickets
+            .update_ticket(&skip, 2, ev("plan"))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
     let missing = moved(&ticket("ghost", Priority::Low, "g"), TicketState::Triaged);
-    assert!(s.tickets.update_ticket(&missing, 1, ev("triage")).await.unwrap_err().is_not_found());
+    assert!(
+        s.tickets
+            .update_ticket(&missing, 1, ev("triage"))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 pub async fn tickets_concurrent_updates_have_one_winner(f: StoreFixture) {
@@ -85,7 +115,11 @@ pub async fn tickets_concurrent_updates_have_one_winner(f: StoreFixture) {
             let store = s.tickets.clone();
             let mut n = moved(&t, TicketState::Triaged);
             n.title = format!("writer {i}");
-            tokio::spawn(async move { store.update_ticket(&n, 1, NewAuditEvent::new("w", "triage")).await })
+            tokio::spawn(async move {
+                store
+                    .update_ticket(&n, 1, NewAuditEvent::new("w", "triage"))
+                    .await
+            })
         })
         .collect();
     let mut wins = 0;
@@ -114,10 +148,20 @@ pub async fn tickets_ready_queue_is_by_priority_then_age(f: StoreFixture) {
         t.updated_at = t.created_at;
         s.tickets.create_ticket(&t, ev("created")).await.unwrap();
         if ready {
-            s.tickets.update_ticket(&moved(&t, TicketState::Ready), 1, ev("ready")).await.unwrap();
+            s.tickets
+                .update_ticket(&moved(&t, TicketState::Ready), 1, ev("ready"))
+                .await
+                .unwrap();
         }
     }
-    let ids: Vec<String> = s.tickets.ready_tickets(10).await.unwrap().into_iter().map(|t| t.id).collect();
+    let ids: Vec<String> = s
+        .tickets
+        .ready_tickets(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, ["b", "d", "c", "a"]);
     assert_eq!(s.tickets.ready_tickets(2).await.unwrap().len(), 2);
 }
@@ -132,12 +176,27 @@ pub async fn tickets_fingerprint_lookup_skips_terminal(f: StoreFixture) {
     for t in [&a, &b, &c] {
         s.tickets.create_ticket(t, ev("created")).await.unwrap();
     }
-    let ids: Vec<String> =
-        s.tickets.tickets_by_fingerprint(&a.fingerprint).await.unwrap().into_iter().map(|t| t.id).collect();
+    let ids: Vec<String> = s
+        .tickets
+        .tickets_by_fingerprint(&a.fingerprint)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, ["a", "b"]);
-    s.tickets.update_ticket(&moved(&a, TicketState::Closed), 1, ev("close")).await.unwrap();
-    let ids: Vec<String> =
-        s.tickets.tickets_by_fingerprint(&a.fingerprint).await.unwrap().into_iter().map(|t| t.id).collect();
+    s.tickets
+        .update_ticket(&moved(&a, TicketState::Closed), 1, ev("close"))
+        .await
+        .unwrap();
+    let ids: Vec<String> = s
+        .tickets
+        .tickets_by_fingerprint(&a.fingerprint)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, ["b"]);
 }
 
@@ -151,23 +210,44 @@ pub async fn tickets_list_filters_and_counts(f: StoreFixture) {
         }
         s.tickets.create_ticket(&t, ev("created")).await.unwrap();
         if i % 2 == 0 {
-            s.tickets.update_ticket(&moved(&t, TicketState::Triaged), 1, ev("triage")).await.unwrap();
+            s.tickets
+                .update_ticket(&moved(&t, TicketState::Triaged), 1, ev("triage"))
+                .await
+                .unwrap();
         }
     }
-    let all = s.tickets.list_tickets(&TicketFilter::default()).await.unwrap();
-    assert_eq!(all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["t4", "t3", "t2", "t1", "t0"], "newest first");
+    let all = s
+        .tickets
+        .list_tickets(&TicketFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["t4", "t3", "t2", "t1", "t0"],
+        "newest first"
+    );
     let triaged = s
         .tickets
-        .list_tickets(&TicketFilter { state: Some(TicketState::Triaged), ..Default::default() })
+        .list_tickets(&TicketFilter {
+            state: Some(TicketState::Triaged),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(triaged.len(), 3);
     let web = s
         .tickets
-        .list_tickets(&TicketFilter { repo: Some("acme/web".into()), limit: Some(10), ..Default::default() })
+        .list_tickets(&TicketFilter {
+            repo: Some("acme/web".into()),
+            limit: Some(10),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(web.len(), 1);
     let counts = s.tickets.count_by_state().await.unwrap();
-    assert_eq!(counts, vec![(TicketState::New, 2), (TicketState::Triaged, 3)]);
+    assert_eq!(
+        counts,
+        vec![(TicketState::New, 2), (TicketState::Triaged, 3)]
+    );
 }

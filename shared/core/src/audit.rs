@@ -2,8 +2,8 @@
 //! one before it, so a deleted or edited event breaks every hash after it, and
 //! [`verify_chain`] finds the first place it breaks.
 
-use crate::state::TicketState;
 use crate::Timestamp;
+use crate::state::TicketState;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;

@@ -2,8 +2,8 @@
 //! round, a janitor run). Claims and completions are conditional on the lease token,
 //! so a worker that lost its lease can never complete the job twice.
 
-use crate::ticket::Priority;
 use crate::Timestamp;
+use crate::ticket::Priority;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -51,9 +51,15 @@ impl JobState {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Queued, Self::Running, Self::Succeeded, Self::Failed, Self::Cancelled]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [
+            Self::Queued,
+            Self::Running,
+            Self::Succeeded,
+            Self::Failed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
     pub fn is_finished(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)

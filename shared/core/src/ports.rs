@@ -84,8 +84,12 @@ pub trait JobStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<(Job, Lease)>;
     /// Extends a lease still held; `Conflict` when it was lost (requeued, finished).
-    async fn heartbeat(&self, lease: &Lease, extend: Duration, now: Timestamp)
-    -> StoreResult<Lease>;
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        extend: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Lease>;
     /// Finishes the job held by `lease`; `Conflict` when the lease was lost. A
     /// repeated call with the same lease and outcome returns the finished job.
     async fn complete_job(
@@ -95,11 +99,15 @@ pub trait JobStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Job>;
     /// Records the launcher's handle for the job's current attempt.
-    async fn record_launch(&self, id: &str, attempt: u32, handle: &str, now: Timestamp)
-    -> StoreResult<Job>;
+    async fn record_launch(
+        &self,
+        id: &str,
+        attempt: u32,
+        handle: &str,
+        now: Timestamp,
+    ) -> StoreResult<Job>;
     /// Ends a queued or running job without a lease (deadline, cancellation).
-    async fn finish_job(&self, id: &str, outcome: &JobOutcome, now: Timestamp)
-    -> StoreResult<Job>;
+    async fn finish_job(&self, id: &str, outcome: &JobOutcome, now: Timestamp) -> StoreResult<Job>;
     /// Requeues running jobs whose lease expired before `now` (or fails them on
     /// their last attempt), and fails jobs past their deadline.
     async fn reap_jobs(&self, now: Timestamp) -> StoreResult<Vec<Reaped>>;
@@ -131,8 +139,13 @@ pub trait ApprovalStore: Send + Sync {
 pub trait LockStore: Send + Sync {
     /// Takes the lock, or renews it for the same owner. `Conflict` while another
     /// owner holds an unexpired lock.
-    async fn acquire(&self, name: &str, owner: &str, ttl: Duration, now: Timestamp)
-    -> StoreResult<Lock>;
+    async fn acquire(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Lock>;
     /// Releases it if `owner` holds it; `false` if it did not.
     async fn release(&self, name: &str, owner: &str) -> StoreResult<bool>;
     /// Deletes locks that expired before `now` (housekeeping only).
@@ -210,8 +223,12 @@ pub trait Queue: Send + Sync {
 pub enum LaunchState {
     Pending,
     Running,
-    Exited { code: i32 },
-    Stopped { reason: String },
+    Exited {
+        code: i32,
+    },
+    Stopped {
+        reason: String,
+    },
     /// The launcher has no record of it (a stale handle).
     Unknown,
 }

@@ -37,11 +37,11 @@ pub enum Schedule {
 /// day-of-week year. Day-of-week counts 1 = Sunday, as EventBridge does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
-    minutes: Vec<bool>,  // 0..=59
-    hours: Vec<bool>,    // 0..=23
-    dom: Option<Vec<bool>>, // 1..=31, None for '?'
-    months: Vec<bool>,   // 1..=12
-    dow: Option<Vec<bool>>, // 1..=7, None for '?'
+    minutes: Vec<bool>,       // 0..=59
+    hours: Vec<bool>,         // 0..=23
+    dom: Option<Vec<bool>>,   // 1..=31, None for '?'
+    months: Vec<bool>,        // 1..=12
+    dow: Option<Vec<bool>>,   // 1..=7, None for '?'
     years: Option<Vec<bool>>, // 1970..=2199, None for '*'
 }
 
@@ -64,7 +64,9 @@ impl Schedule {
             let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(err("rate takes a number and a unit, e.g. rate(5 minutes)"));
             };
-            let n: i64 = n.parse().map_err(|_| err("rate's value must be a whole number"))?;
+            let n: i64 = n
+                .parse()
+                .map_err(|_| err("rate's value must be a whole number"))?;
             if n < 1 {
                 return Err(err("rate's value must be at least 1"));
             }
@@ -79,20 +81,30 @@ impl Schedule {
         if let Some(inner) = e.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
             let f: Vec<&str> = inner.split_whitespace().collect();
             if f.len() != 6 {
-                return Err(err("cron takes six fields: minutes hours day-of-month month day-of-week year"));
+                return Err(err(
+                    "cron takes six fields: minutes hours day-of-month month day-of-week year",
+                ));
             }
             let field = |i: usize, lo: u32, hi: u32, names: &[&str], what: &str| {
                 parse_field(f[i], lo, hi, names).map_err(|r| err(&format!("{what}: {r}")))
             };
-            const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+            const MONTHS: [&str; 12] = [
+                "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+            ];
             const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
             let (dom, dow) = match (f[2], f[4]) {
-                ("?", "?") => return Err(err("only one of day-of-month and day-of-week may be '?'")),
+                ("?", "?") => {
+                    return Err(err("only one of day-of-month and day-of-week may be '?'"));
+                }
                 ("?", _) => (None, Some(field(4, 1, 7, &DAYS, "day-of-week")?)),
                 (_, "?") => (Some(field(2, 1, 31, &[], "day-of-month")?), None),
                 _ => return Err(err("one of day-of-month and day-of-week must be '?'")),
             };
-            let years = if f[5] == "*" { None } else { Some(field(5, 1970, 2199, &[], "year")?) };
+            let years = if f[5] == "*" {
+                None
+            } else {
+                Some(field(5, 1970, 2199, &[], "year")?)
+            };
             return Ok(Self::Cron(Box::new(Cron {
                 minutes: field(0, 0, 59, &[], "minutes")?,
                 hours: field(1, 0, 23, &[], "hours")?,
@@ -123,7 +135,9 @@ fn parse_field(s: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<bool>, S
         if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(v)) {
             return Ok(lo + i as u32);
         }
-        let n: u32 = v.parse().map_err(|_| format!("`{v}` is not a number or a name"))?;
+        let n: u32 = v
+            .parse()
+            .map_err(|_| format!("`{v}` is not a number or a name"))?;
         if n < lo || n > hi {
             return Err(format!("{n} is outside {lo}-{hi}"));
         }
@@ -131,7 +145,10 @@ fn parse_field(s: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<bool>, S
     };
     for part in s.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, st)) => (r, st.parse::<u32>().map_err(|_| format!("bad step `{st}`"))?),
+            Some((r, st)) => (
+                r,
+                st.parse::<u32>().map_err(|_| format!("bad step `{st}`"))?,
+            ),
             None => (part, 1),
         };
         if step == 0 {
@@ -205,13 +222,18 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> Timestamp {
-        chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn rates() {
         let s = Schedule::parse("rate(5 minutes)").unwrap();
-        assert_eq!(s.next_after(at("2026-01-01T00:00:00Z")), Some(at("2026-01-01T00:05:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-01-01T00:00:00Z")),
+            Some(at("2026-01-01T00:05:00Z"))
+        );
         assert!(Schedule::parse("rate(0 minutes)").is_err());
         assert!(Schedule::parse("rate(5 weeks)").is_err());
     }
@@ -220,21 +242,42 @@ mod tests {
     fn weekly_janitor_and_daily_report() {
         // Sunday 02:00 UTC. 2026-11-22 is a Sunday.
         let janitor = Schedule::parse("cron(0 2 ? * SUN *)").unwrap();
-        assert_eq!(janitor.next_after(at("2026-11-20T10:00:00Z")), Some(at("2026-11-22T02:00:00Z")));
-        assert_eq!(janitor.next_after(at("2026-11-22T02:00:00Z")), Some(at("2026-11-29T02:00:00Z")));
+        assert_eq!(
+            janitor.next_after(at("2026-11-20T10:00:00Z")),
+            Some(at("2026-11-22T02:00:00Z"))
+        );
+        assert_eq!(
+            janitor.next_after(at("2026-11-22T02:00:00Z")),
+            Some(at("2026-11-29T02:00:00Z"))
+        );
         let report = Schedule::parse("cron(0 8 * * ? *)").unwrap();
-        assert_eq!(report.next_after(at("2026-11-22T07:59:59Z")), Some(at("2026-11-22T08:00:00Z")));
-        assert_eq!(report.next_after(at("2026-11-22T08:00:00Z")), Some(at("2026-11-23T08:00:00Z")));
+        assert_eq!(
+            report.next_after(at("2026-11-22T07:59:59Z")),
+            Some(at("2026-11-22T08:00:00Z"))
+        );
+        assert_eq!(
+            report.next_after(at("2026-11-22T08:00:00Z")),
+            Some(at("2026-11-23T08:00:00Z"))
+        );
     }
 
     #[test]
     fn steps_lists_ranges_and_years() {
         let s = Schedule::parse("cron(*/15 9-17 ? * MON-FRI *)").unwrap();
         // Saturday evening -> Monday 09:00.
-        assert_eq!(s.next_after(at("2026-11-21T18:00:00Z")), Some(at("2026-11-23T09:00:00Z")));
-        assert_eq!(s.next_after(at("2026-11-23T09:00:00Z")), Some(at("2026-11-23T09:15:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-21T18:00:00Z")),
+            Some(at("2026-11-23T09:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2026-11-23T09:00:00Z")),
+            Some(at("2026-11-23T09:15:00Z"))
+        );
         let s = Schedule::parse("cron(30 6 1,15 JAN,JUL ? 2027)").unwrap();
-        assert_eq!(s.next_after(at("2026-11-22T00:00:00Z")), Some(at("2027-01-01T06:30:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-22T00:00:00Z")),
+            Some(at("2027-01-01T06:30:00Z"))
+        );
         assert_eq!(s.next_after(at("2027-07-15T06:30:00Z")), None);
     }
 

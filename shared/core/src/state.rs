@@ -238,7 +238,12 @@ mod tests {
         let legal: HashSet<(TicketState, TicketEvent)> =
             transitions().iter().map(|(f, e, _)| (*f, *e)).collect();
         for &(from, event, to) in transitions() {
-            assert_eq!(next(from, event), Ok(to), "{from} --{}--> {to}", event.as_str());
+            assert_eq!(
+                next(from, event),
+                Ok(to),
+                "{from} --{}--> {to}",
+                event.as_str()
+            );
         }
         let mut refused = 0;
         for from in TicketState::ALL {
@@ -250,7 +255,10 @@ mod tests {
             }
         }
         assert_eq!(legal.len() + refused, 14 * 16);
-        assert!(refused > 150, "the table should be narrow, refused only {refused}");
+        assert!(
+            refused > 150,
+            "the table should be narrow, refused only {refused}"
+        );
     }
 
     #[test]
@@ -259,10 +267,10 @@ mod tests {
         let mut todo = VecDeque::from([TicketState::New]);
         while let Some(s) = todo.pop_front() {
             for e in TicketEvent::ALL {
-                if let Ok(t) = next(s, e) {
-                    if seen.insert(t) {
-                        todo.push_back(t);
-                    }
+                if let Ok(t) = next(s, e)
+                    && seen.insert(t)
+                {
+                    todo.push_back(t);
                 }
             }
         }

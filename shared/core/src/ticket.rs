@@ -1,8 +1,8 @@
 //! The standard ticket interface: what every intake (API, CLI, GitHub, discovery)
 //! produces, and how raw input is checked before anything is stored.
 
-use crate::state::TicketState;
 use crate::Timestamp;
+use crate::state::TicketState;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -196,11 +196,17 @@ pub fn parse_new_ticket(bytes: &[u8], max_bytes: usize) -> Result<NewTicket, Inp
     let text = std::str::from_utf8(bytes).map_err(|e| {
         InputError::new(
             "body",
-            format!("is not valid UTF-8 (first bad byte at offset {})", e.valid_up_to()),
+            format!(
+                "is not valid UTF-8 (first bad byte at offset {})",
+                e.valid_up_to()
+            ),
         )
     })?;
     if text.trim().is_empty() {
-        return Err(InputError::new("body", "is empty; expected a ticket as JSON"));
+        return Err(InputError::new(
+            "body",
+            "is empty; expected a ticket as JSON",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_str(text);
     let ticket: NewTicket = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -211,7 +217,11 @@ pub fn parse_new_ticket(bytes: &[u8], max_bytes: usize) -> Result<NewTicket, Inp
         let field = match (msg.strip_prefix("missing field `"), path.as_str()) {
             (Some(rest), p) => {
                 let name = rest.split('`').next().unwrap_or_default();
-                if p == "." { name.to_string() } else { format!("{p}.{name}") }
+                if p == "." {
+                    name.to_string()
+                } else {
+                    format!("{p}.{name}")
+                }
             }
             (None, ".") => "body".to_string(),
             (None, p) => p.to_string(),
@@ -224,18 +234,17 @@ pub fn parse_new_ticket(bytes: &[u8], max_bytes: usize) -> Result<NewTicket, Inp
 
 impl NewTicket {
     pub fn validate(&self) -> Result<(), InputError> {
-        if let Some(id) = &self.id {
-            if id.is_empty()
+        if let Some(id) = &self.id
+            && (id.is_empty()
                 || id.len() > 64
                 || !id
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(InputError::new(
-                    "id",
-                    "must be 1-64 characters of letters, digits, '_' or '-'",
-                ));
-            }
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        {
+            return Err(InputError::new(
+                "id",
+                "must be 1-64 characters of letters, digits, '_' or '-'",
+            ));
         }
         let repo = self.context.repo.trim();
         if repo.is_empty() {
@@ -247,18 +256,21 @@ impl NewTicket {
                 "must be at most 256 characters with no control characters",
             ));
         }
-        if let Some(title) = &self.title {
-            if title.chars().count() > MAX_TITLE_CHARS {
-                return Err(InputError::new(
-                    "title",
-                    format!("must be at most {MAX_TITLE_CHARS} characters"),
-                ));
-            }
+        if let Some(title) = &self.title
+            && title.chars().count() > MAX_TITLE_CHARS
+        {
+            return Err(InputError::new(
+                "title",
+                format!("must be at most {MAX_TITLE_CHARS} characters"),
+            ));
         }
         for (i, p) in self.context.filepaths.iter().enumerate() {
             let field = format!("context.filepaths[{i}]");
             if p.is_empty() || p.len() > MAX_PATH_CHARS || p.contains('\0') {
-                return Err(InputError::new(field, "must be a non-empty path without NUL"));
+                return Err(InputError::new(
+                    field,
+                    "must be a non-empty path without NUL",
+                ));
             }
             if p.starts_with('/') || p.split(['/', '\\']).any(|seg| seg == "..") {
                 return Err(InputError::new(
@@ -289,10 +301,10 @@ impl NewTicket {
                 ));
             }
         }
-        if let Some(b) = self.budget {
-            if b.limit_tokens == 0 {
-                return Err(InputError::new("budget.limit_tokens", "must be above 0"));
-            }
+        if let Some(b) = self.budget
+            && b.limit_tokens == 0
+        {
+            return Err(InputError::new("budget.limit_tokens", "must be above 0"));
         }
         Ok(())
     }
@@ -362,8 +374,18 @@ pub fn fingerprint(t: &Ticket) -> String {
         h.update(b"ref\0");
         h.update(r.trim().as_bytes());
     } else {
-        let fold = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-        let mut paths: Vec<String> = t.context.filepaths.iter().map(|p| p.trim().to_string()).collect();
+        let fold = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let mut paths: Vec<String> = t
+            .context
+            .filepaths
+            .iter()
+            .map(|p| p.trim().to_string())
+            .collect();
         paths.sort();
         let mut criteria: Vec<String> = t.acceptance_criteria.iter().map(|c| fold(c)).collect();
         criteria.sort();
@@ -374,7 +396,12 @@ pub fn fingerprint(t: &Ticket) -> String {
             fold(&t.description),
             paths.join("\n"),
             criteria.join("\n"),
-            t.context.error_logs.iter().map(|l| fold(l)).collect::<Vec<_>>().join("\n"),
+            t.context
+                .error_logs
+                .iter()
+                .map(|l| fold(l))
+                .collect::<Vec<_>>()
+                .join("\n"),
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -403,7 +430,8 @@ mod tests {
 
     #[test]
     fn names_the_missing_field() {
-        let e = parse(r#"{"priority":"high","context":{"repo":"a"},"acceptance_criteria":["x"]}"#).unwrap_err();
+        let e = parse(r#"{"priority":"high","context":{"repo":"a"},"acceptance_criteria":["x"]}"#)
+            .unwrap_err();
         assert_eq!(e.field, "type");
         let e = parse(r#"{"type":"bug","context":{},"acceptance_criteria":["x"]}"#).unwrap_err();
         assert_eq!(e.field, "context.repo");
@@ -413,10 +441,14 @@ mod tests {
 
     #[test]
     fn names_an_unknown_type_and_field() {
-        let e = parse(r#"{"type":"bugz","context":{"repo":"a"},"acceptance_criteria":["x"]}"#).unwrap_err();
+        let e = parse(r#"{"type":"bugz","context":{"repo":"a"},"acceptance_criteria":["x"]}"#)
+            .unwrap_err();
         assert_eq!(e.field, "type");
         assert!(e.message.contains("unknown variant `bugz`"), "{e}");
-        let e = parse(r#"{"type":"bug","context":{"repo":"a"},"acceptance_criteria":["x"],"colour":1}"#).unwrap_err();
+        let e = parse(
+            r#"{"type":"bug","context":{"repo":"a"},"acceptance_criteria":["x"],"colour":1}"#,
+        )
+        .unwrap_err();
         assert!(e.message.contains("unknown field `colour`"), "{e}");
     }
 
@@ -430,18 +462,22 @@ mod tests {
         let e = parse_new_ticket(&bad, 1 << 20).unwrap_err();
         assert_eq!(e.field, "body");
         assert!(e.message.contains("UTF-8"));
-        let e = parse(r#"{"type":"bug","context":{"repo":"  "},"acceptance_criteria":["x"]}"#).unwrap_err();
+        let e = parse(r#"{"type":"bug","context":{"repo":"  "},"acceptance_criteria":["x"]}"#)
+            .unwrap_err();
         assert_eq!(e.field, "context.repo");
         let e = parse(r#"{"type":"bug","context":{"repo":"a","filepaths":["../etc/passwd"]},"acceptance_criteria":["x"]}"#).unwrap_err();
         assert_eq!(e.field, "context.filepaths[0]");
-        let e = parse(r#"{"type":"bug","context":{"repo":"a"},"acceptance_criteria":[]}"#).unwrap_err();
+        let e =
+            parse(r#"{"type":"bug","context":{"repo":"a"},"acceptance_criteria":[]}"#).unwrap_err();
         assert_eq!(e.field, "acceptance_criteria");
     }
 
     #[test]
     fn fingerprint_folds_case_and_space_but_not_content() {
         let now = chrono::Utc::now();
-        let a = parse(OK).unwrap().into_ticket("a".into(), Source::Api, 10, now);
+        let a = parse(OK)
+            .unwrap()
+            .into_ticket("a".into(), Source::Api, 10, now);
         let mut b_in = parse(OK).unwrap();
         b_in.acceptance_criteria = vec!["  No   PANIC ".into()];
         let b = b_in.into_ticket("b".into(), Source::Api, 10, now);
@@ -450,6 +486,9 @@ mod tests {
         c_in.context.repo = "acme/other".into();
         let c = c_in.into_ticket("c".into(), Source::Api, 10, now);
         assert_ne!(a.fingerprint, c.fingerprint);
-        assert_eq!(a.title, "no panic", "title derives from the first criterion");
+        assert_eq!(
+            a.title, "no panic",
+            "title derives from the first criterion"
+        );
     }
 }

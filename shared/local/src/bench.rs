@@ -36,12 +36,26 @@ impl ClaimBench {
 /// Queues `items` jobs in a fresh store under `dir`, then claims and completes
 /// them with `claimers` tasks. Only the claim is timed per call; the elapsed
 /// time covers claims and completions.
-pub async fn claims(dir: &std::path::Path, items: usize, claimers: usize) -> Result<ClaimBench, nightshift_core::StoreError> {
+pub async fn claims(
+    dir: &std::path::Path,
+    items: usize,
+    claimers: usize,
+) -> Result<ClaimBench, nightshift_core::StoreError> {
     let store = Arc::new(SqliteStore::open(dir.join(format!("bench-{claimers}.db")))?);
     let now = chrono::Utc::now();
     for i in 0..items {
         let p = [Priority::Low, Priority::Medium, Priority::High][i % 3];
-        store.create_job(&Job::new(format!("j{i:07}"), None, JobKind::Build, p, 3, None, now)).await?;
+        store
+            .create_job(&Job::new(
+                format!("j{i:07}"),
+                None,
+                JobKind::Build,
+                p,
+                3,
+                None,
+                now,
+            ))
+            .await?;
     }
     let start = Instant::now();
     let tasks: Vec<_> = (0..claimers)
@@ -52,23 +66,41 @@ pub async fn claims(dir: &std::path::Path, items: usize, claimers: usize) -> Res
                 let owner = format!("bench-{w}");
                 loop {
                     let t = Instant::now();
-                    let claimed = store.claim_next(&owner, Duration::from_secs(300), chrono::Utc::now()).await?;
+                    let claimed = store
+                        .claim_next(&owner, Duration::from_secs(300), chrono::Utc::now())
+                        .await?;
                     lat.push(t.elapsed());
-                    let Some((_, lease)) = claimed else { return Ok::<_, nightshift_core::StoreError>(lat) };
-                    let done = JobOutcome { state: JobState::Succeeded, reason: None, tokens_used: 0 };
-                    store.complete_job(&lease, &done, chrono::Utc::now()).await?;
+                    let Some((_, lease)) = claimed else {
+                        return Ok::<_, nightshift_core::StoreError>(lat);
+                    };
+                    let done = JobOutcome {
+                        state: JobState::Succeeded,
+                        reason: None,
+                        tokens_used: 0,
+                    };
+                    store
+                        .complete_job(&lease, &done, chrono::Utc::now())
+                        .await?;
                 }
             })
         })
         .collect();
     let mut latencies = Vec::with_capacity(items + claimers);
     for t in tasks {
-        let mut l = t.await.map_err(|e| nightshift_core::StoreError::backend("bench task", e))??;
+        let mut l = t
+            .await
+            .map_err(|e| nightshift_core::StoreError::backend("bench task", e))??;
         l.pop(); // the final empty claim
         latencies.extend(l);
     }
     let elapsed = start.elapsed();
     latencies.sort();
     let left_active = store.count_active_jobs().await?;
-    Ok(ClaimBench { claimers, items, elapsed, latencies, left_active })
+    Ok(ClaimBench {
+        claimers,
+        items,
+        elapsed,
+        latencies,
+        left_active,
+    })
 }

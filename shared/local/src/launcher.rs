@@ -22,23 +22,38 @@ pub struct ProcessLauncher {
 }
 
 fn err(message: impl Into<String>) -> LaunchError {
-    LaunchError { message: message.into(), source: None }
+    LaunchError {
+        message: message.into(),
+        source: None,
+    }
 }
 
 fn io_err(message: impl Into<String>) -> impl FnOnce(std::io::Error) -> LaunchError {
     let message = message.into();
-    move |e| LaunchError { message: format!("{message}: {e}"), source: Some(Box::new(e)) }
+    move |e| LaunchError {
+        message: format!("{message}: {e}"),
+        source: Some(Box::new(e)),
+    }
 }
 
 impl ProcessLauncher {
     /// `command` is the program and its arguments; `{job_id}`, `{attempt}` and
     /// `{workdir}` in the arguments are filled in per launch. `extra_env` is added
     /// to the scrubbed environment (never put secrets there).
-    pub fn new(command: Vec<String>, jobs_dir: PathBuf, extra_env: Vec<(String, String)>) -> Result<Self, LaunchError> {
+    pub fn new(
+        command: Vec<String>,
+        jobs_dir: PathBuf,
+        extra_env: Vec<(String, String)>,
+    ) -> Result<Self, LaunchError> {
         if command.is_empty() {
             return Err(err("the launcher command is empty"));
         }
-        Ok(Self { command, jobs_dir, extra_env, stop_grace: Duration::from_secs(10) })
+        Ok(Self {
+            command,
+            jobs_dir,
+            extra_env,
+            stop_grace: Duration::from_secs(10),
+        })
     }
 
     pub fn with_stop_grace(mut self, grace: Duration) -> Self {
@@ -53,19 +68,33 @@ impl ProcessLauncher {
     /// `local:<job_id>:<attempt>` back to its directory.
     fn dir_of(&self, handle: &str) -> Result<PathBuf, LaunchError> {
         let mut parts = handle.splitn(3, ':');
-        match (parts.next(), parts.next(), parts.next().and_then(|a| a.parse::<u32>().ok())) {
-            (Some("local"), Some(job), Some(attempt)) if safe_id(job) => Ok(self.attempt_dir(job, attempt)),
-            _ => Err(err(format!("`{handle}` is not a handle of the local launcher"))),
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next().and_then(|a| a.parse::<u32>().ok()),
+        ) {
+            (Some("local"), Some(job), Some(attempt)) if safe_id(job) => {
+                Ok(self.attempt_dir(job, attempt))
+            }
+            _ => Err(err(format!(
+                "`{handle}` is not a handle of the local launcher"
+            ))),
         }
     }
 }
 
 fn safe_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 fn pid_alive(pid: i32) -> bool {
@@ -77,16 +106,24 @@ fn pid_alive(pid: i32) -> bool {
 impl JobLauncher for ProcessLauncher {
     async fn launch(&self, req: &LaunchRequest) -> Result<String, LaunchError> {
         if !safe_id(&req.job_id) {
-            return Err(err(format!("job id `{}` is not safe as a directory name", req.job_id)));
+            return Err(err(format!(
+                "job id `{}` is not safe as a directory name",
+                req.job_id
+            )));
         }
         let handle = format!("local:{}:{}", req.job_id, req.attempt);
         let dir = self.attempt_dir(&req.job_id, req.attempt);
         let workdir = dir.join("work");
-        std::fs::create_dir_all(&workdir).map_err(io_err(format!("cannot create {}", workdir.display())))?;
+        std::fs::create_dir_all(&workdir)
+            .map_err(io_err(format!("cannot create {}", workdir.display())))?;
         // Claim the launch by creating the pid file exclusively: a second launch of
         // the same attempt finds it and starts nothing.
         let pid_path = dir.join("pid");
-        let mut pid_file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&pid_path) {
+        let mut pid_file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&pid_path)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(handle),
             Err(e) => return Err(io_err(format!("cannot create {}", pid_path.display()))(e)),
@@ -104,8 +141,14 @@ impl JobLauncher for ProcessLauncher {
             .env("NIGHTSHIFT_JOB_ID", &req.job_id)
             .env("NIGHTSHIFT_JOB_ATTEMPT", req.attempt.to_string())
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("stdout.log")).map_err(io_err("cannot create stdout.log"))?)
-            .stderr(std::fs::File::create(dir.join("stderr.log")).map_err(io_err("cannot create stderr.log"))?)
+            .stdout(
+                std::fs::File::create(dir.join("stdout.log"))
+                    .map_err(io_err("cannot create stdout.log"))?,
+            )
+            .stderr(
+                std::fs::File::create(dir.join("stderr.log"))
+                    .map_err(io_err("cannot create stderr.log"))?,
+            )
             .process_group(0);
         for k in KEPT_ENV {
             if let Ok(v) = std::env::var(k) {
@@ -123,7 +166,8 @@ impl JobLauncher for ProcessLauncher {
             }
         };
         let pid = child.id().unwrap_or_default();
-        std::io::Write::write_all(&mut pid_file, pid.to_string().as_bytes()).map_err(io_err("cannot write the pid file"))?;
+        std::io::Write::write_all(&mut pid_file, pid.to_string().as_bytes())
+            .map_err(io_err("cannot write the pid file"))?;
         tracing::info!(job_id = %req.job_id, attempt = req.attempt, pid, "launched job");
         // Reap the child and record how it ended.
         tokio::spawn(async move {
@@ -141,10 +185,12 @@ impl JobLauncher for ProcessLauncher {
 
     async fn status(&self, handle: &str) -> Result<LaunchState, LaunchError> {
         let dir = self.dir_of(handle)?;
-        if let Some(reason) = read_trimmed(&dir.join("stopped")) {
-            if !read_trimmed(&dir.join("pid")).and_then(|p| p.parse().ok()).is_some_and(pid_alive) {
-                return Ok(LaunchState::Stopped { reason });
-            }
+        if let Some(reason) = read_trimmed(&dir.join("stopped"))
+            && !read_trimmed(&dir.join("pid"))
+                .and_then(|p| p.parse().ok())
+                .is_some_and(pid_alive)
+        {
+            return Ok(LaunchState::Stopped { reason });
         }
         if let Some(code) = read_trimmed(&dir.join("exit_code")).and_then(|c| c.parse().ok()) {
             return Ok(LaunchState::Exited { code });

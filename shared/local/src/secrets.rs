@@ -20,7 +20,13 @@ impl EnvSecrets {
     /// `llm/openai-key` -> `NIGHTSHIFT_SECRET_LLM_OPENAI_KEY`.
     pub fn env_name(name: &str) -> String {
         let mut s = String::from("NIGHTSHIFT_SECRET_");
-        s.extend(name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
+        s.extend(name.chars().map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        }));
         s
     }
 }
@@ -29,24 +35,36 @@ impl EnvSecrets {
 impl Secrets for EnvSecrets {
     async fn get(&self, name: &str) -> Result<SecretString, SecretError> {
         let var = Self::env_name(name);
-        if let Ok(v) = std::env::var(&var) {
-            if !v.is_empty() {
-                return Ok(SecretString::from(v));
-            }
+        if let Ok(v) = std::env::var(&var)
+            && !v.is_empty()
+        {
+            return Ok(SecretString::from(v));
         }
         if let Some(dir) = &self.dir {
             let safe = name.replace(['/', '\\'], "_");
             let path = dir.join(&safe);
             match std::fs::read_to_string(&path) {
-                Ok(v) => return Ok(SecretString::from(v.trim_end_matches(['\n', '\r']).to_string())),
+                Ok(v) => {
+                    return Ok(SecretString::from(
+                        v.trim_end_matches(['\n', '\r']).to_string(),
+                    ));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(SecretError::Backend { name: name.to_string(), source: Box::new(e) }),
+                Err(e) => {
+                    return Err(SecretError::Backend {
+                        name: name.to_string(),
+                        source: Box::new(e),
+                    });
+                }
             }
         }
         Err(SecretError::Missing {
             name: name.to_string(),
             hint: match &self.dir {
-                Some(d) => format!("set {var} or write it to {}", d.join(name.replace(['/', '\\'], "_")).display()),
+                Some(d) => format!(
+                    "set {var} or write it to {}",
+                    d.join(name.replace(['/', '\\'], "_")).display()
+                ),
                 None => format!("set {var}"),
             },
         })

@@ -3,8 +3,8 @@
 //! `NIGHTSHIFT_*` environment variables with `__` between levels
 //! (`NIGHTSHIFT_PORT=9000`, `NIGHTSHIFT_DISPATCHER__MAX_CONCURRENT_JOBS=2`).
 
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use nightshift_core::settings::Settings;
 use std::path::Path;
 
@@ -41,15 +41,22 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's own signature
 mod tests {
     use super::*;
 
     #[test]
     fn layers_file_then_env() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("custom.toml", "port = 9001\n[dispatcher]\nmax_concurrent_jobs = 2\n")?;
+            jail.create_file(
+                "custom.toml",
+                "port = 9001\n[dispatcher]\nmax_concurrent_jobs = 2\n",
+            )?;
             let s = load(Some(Path::new("custom.toml"))).unwrap();
-            assert_eq!((s.port, s.dispatcher.max_concurrent_jobs, s.host.as_str()), (9001, 2, "127.0.0.1"));
+            assert_eq!(
+                (s.port, s.dispatcher.max_concurrent_jobs, s.host.as_str()),
+                (9001, 2, "127.0.0.1")
+            );
             jail.set_env("NIGHTSHIFT_PORT", "9002");
             jail.set_env("NIGHTSHIFT_DISPATCHER__MAX_CONCURRENT_JOBS", "7");
             jail.set_env("NIGHTSHIFT_SECRET_GITHUB_TOKEN", "ignored here");
@@ -68,7 +75,12 @@ mod tests {
             jail.create_file("nightshift.toml", "port = \"eighty\"\n")?;
             let e = load(None).unwrap_err().to_string();
             assert!(e.contains("port"), "{e}");
-            assert!(load(Some(Path::new("missing.toml"))).unwrap_err().to_string().contains("does not exist"));
+            assert!(
+                load(Some(Path::new("missing.toml")))
+                    .unwrap_err()
+                    .to_string()
+                    .contains("does not exist")
+            );
             Ok(())
         });
     }

@@ -29,8 +29,11 @@ impl From<RoleError> for HandlerError {
     }
 }
 
-pub type Handler =
-    Arc<dyn Fn(Deps, String) -> Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send>> + Send + Sync>;
+pub type Handler = Arc<
+    dyn Fn(Deps, String) -> Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Wraps an async fn as a [`Handler`].
 pub fn handler<F, Fut>(f: F) -> Handler
@@ -44,7 +47,13 @@ where
 /// Parses a message body as JSON of type `T`, or says why it is poison.
 pub fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, HandlerError> {
     serde_json::from_str(body).map_err(|e| {
-        HandlerError::Poison(format!("message body is not a valid {}: {e}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("message")))
+        HandlerError::Poison(format!(
+            "message body is not a valid {}: {e}",
+            std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("message")
+        ))
     })
 }
 
@@ -64,13 +73,20 @@ pub async fn poll_once(deps: &Deps, queue: &str, handle: &Handler) -> Result<usi
     Ok(n)
 }
 
-async fn handle_one(deps: &Deps, queue: &str, handle: &Handler, msg: QueueMessage) -> Result<(), RoleError> {
+async fn handle_one(
+    deps: &Deps,
+    queue: &str,
+    handle: &Handler,
+    msg: QueueMessage,
+) -> Result<(), RoleError> {
     let result = handle(deps.clone(), msg.body.clone()).await;
     match result {
         Ok(()) => deps.queue.delete(queue, &msg.receipt).await?,
         Err(HandlerError::Retry(reason)) => {
             tracing::warn!(queue, message_id = %msg.id, receive_count = msg.receive_count, %reason, "handler failed; will retry");
-            deps.queue.release(queue, &msg.receipt, backoff(msg.receive_count), &reason).await?;
+            deps.queue
+                .release(queue, &msg.receipt, backoff(msg.receive_count), &reason)
+                .await?;
         }
         Err(HandlerError::Poison(reason)) => {
             tracing::error!(queue, message_id = %msg.id, %reason, "poison message sent to the dead letter queue");

@@ -8,11 +8,11 @@
 
 use crate::transition::apply;
 use crate::{Deps, RoleError, RoleResult};
+use nightshift_core::StoreError;
 use nightshift_core::job::{Job, JobKind, JobState};
 use nightshift_core::ports::{JobFilter, LaunchRequest, TicketFilter};
 use nightshift_core::state::{TicketEvent, TicketState};
 use nightshift_core::ticket::Ticket;
-use nightshift_core::StoreError;
 use std::time::Duration;
 
 /// The lock that keeps two passes (two Lambdas, two processes) from racing.
@@ -39,9 +39,19 @@ pub fn job_id(ticket: &Ticket, round: u32) -> String {
 
 /// One dispatch pass. `owner` names this process for the lock.
 pub async fn dispatch(deps: &Deps, owner: &str) -> RoleResult<DispatchReport> {
-    match deps.stores.locks.acquire(LOCK, owner, LOCK_TTL, deps.now()).await {
+    match deps
+        .stores
+        .locks
+        .acquire(LOCK, owner, LOCK_TTL, deps.now())
+        .await
+    {
         Ok(_) => {}
-        Err(e) if e.is_conflict() => return Ok(DispatchReport { skipped: true, ..Default::default() }),
+        Err(e) if e.is_conflict() => {
+            return Ok(DispatchReport {
+                skipped: true,
+                ..Default::default()
+            });
+        }
         Err(e) => return Err(e.into()),
     }
     let result = pass(deps).await;
@@ -57,7 +67,11 @@ async fn pass(deps: &Deps) -> RoleResult<DispatchReport> {
     let queued = deps
         .stores
         .jobs
-        .list_jobs(&JobFilter { states: vec![JobState::Queued], limit: Some(1000), ..Default::default() })
+        .list_jobs(&JobFilter {
+            states: vec![JobState::Queued],
+            limit: Some(1000),
+            ..Default::default()
+        })
         .await?;
     for job in queued.into_iter().filter(|j| j.needs_launch()) {
         launch(deps, &job).await?;
@@ -78,17 +92,39 @@ async fn pass(deps: &Deps) -> RoleResult<DispatchReport> {
 async fn start(deps: &Deps, ticket: &Ticket, report: &mut DispatchReport) -> RoleResult<()> {
     let round = ticket.build_rounds + 1;
     let jid = job_id(ticket, round);
-    let amount = deps.settings.budget.job_reservation_tokens.min(ticket.budget.limit_tokens);
-    deps.stores.budget.open_account(&ticket.id, ticket.budget.limit_tokens).await?;
-    match deps.stores.budget.reserve(&ticket.id, &jid, amount, deps.now()).await {
+    let amount = deps
+        .settings
+        .budget
+        .job_reservation_tokens
+        .min(ticket.budget.limit_tokens);
+    deps.stores
+        .budget
+        .open_account(&ticket.id, ticket.budget.limit_tokens)
+        .await?;
+    match deps
+        .stores
+        .budget
+        .reserve(&ticket.id, &jid, amount, deps.now())
+        .await
+    {
         Ok(_) => {}
-        Err(StoreError::BudgetExhausted { asked, available, limit, .. }) => {
+        Err(StoreError::BudgetExhausted {
+            asked,
+            available,
+            limit,
+            ..
+        }) => {
             let reason = format!(
                 "budget exhausted: the next job needs {asked} tokens, {available} of {limit} are left; raise budget.limit_tokens and retry"
             );
-            match apply(deps, ticket, TicketEvent::ExhaustBudget, "dispatcher", serde_json::json!({ "reason": reason }), |t| {
-                t.state_reason = Some(reason.clone())
-            })
+            match apply(
+                deps,
+                ticket,
+                TicketEvent::ExhaustBudget,
+                "dispatcher",
+                serde_json::json!({ "reason": reason }),
+                |t| t.state_reason = Some(reason.clone()),
+            )
             .await
             {
                 Ok(_) => report.exhausted.push(ticket.id.clone()),
@@ -132,9 +168,21 @@ async fn start(deps: &Deps, ticket: &Ticket, report: &mut DispatchReport) -> Rol
 async fn create_job(deps: &Deps, ticket: &Ticket, round: u32) -> RoleResult<Job> {
     let now = deps.now();
     let d = &deps.settings.dispatcher;
-    let kind = if round > 1 { JobKind::AddressReview } else { JobKind::Build };
+    let kind = if round > 1 {
+        JobKind::AddressReview
+    } else {
+        JobKind::Build
+    };
     let deadline = now + chrono::Duration::seconds(d.job_deadline_secs as i64);
-    let job = Job::new(job_id(ticket, round), Some(ticket.id.clone()), kind, ticket.priority, d.max_attempts, Some(deadline), now);
+    let job = Job::new(
+        job_id(ticket, round),
+        Some(ticket.id.clone()),
+        kind,
+        ticket.priority,
+        d.max_attempts,
+        Some(deadline),
+        now,
+    );
     let (job, created) = deps.stores.jobs.create_job(&job).await?;
     if created {
         deps.stores
@@ -151,8 +199,19 @@ async fn create_job(deps: &Deps, ticket: &Ticket, round: u32) -> RoleResult<Job>
 }
 
 async fn launch(deps: &Deps, job: &Job) -> RoleResult<()> {
-    let handle = deps.launcher.launch(&LaunchRequest { job_id: job.id.clone(), attempt: job.attempt }).await?;
-    match deps.stores.jobs.record_launch(&job.id, job.attempt, &handle, deps.now()).await {
+    let handle = deps
+        .launcher
+        .launch(&LaunchRequest {
+            job_id: job.id.clone(),
+            attempt: job.attempt,
+        })
+        .await?;
+    match deps
+        .stores
+        .jobs
+        .record_launch(&job.id, job.attempt, &handle, deps.now())
+        .await
+    {
         Ok(_) => {}
         // The job moved on meanwhile (claimed, finished): the launch stands as it is.
         Err(e) if e.is_conflict() => {}
@@ -168,7 +227,11 @@ async fn repair_building(deps: &Deps, report: &mut DispatchReport) -> RoleResult
     let building = deps
         .stores
         .tickets
-        .list_tickets(&TicketFilter { state: Some(TicketState::Building), limit: Some(1000), ..Default::default() })
+        .list_tickets(&TicketFilter {
+            state: Some(TicketState::Building),
+            limit: Some(1000),
+            ..Default::default()
+        })
         .await?;
     for t in building {
         let jid = job_id(&t, t.build_rounds);

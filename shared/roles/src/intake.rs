@@ -10,21 +10,43 @@ use std::time::Duration;
 
 /// Stores `input` (already parsed and validated) and hands it to triage.
 /// Returns the ticket and whether it was new.
-pub async fn submit(deps: &Deps, input: NewTicket, source: Source, actor: &str) -> RoleResult<(Ticket, bool)> {
+pub async fn submit(
+    deps: &Deps,
+    input: NewTicket,
+    source: Source,
+    actor: &str,
+) -> RoleResult<(Ticket, bool)> {
     input.validate()?;
-    let id = input.id.clone().unwrap_or_else(|| nightshift_core::new_id("t"));
-    let ticket = input.into_ticket(id, source, deps.settings.budget.default_ticket_tokens, deps.now());
+    let id = input
+        .id
+        .clone()
+        .unwrap_or_else(|| nightshift_core::new_id("t"));
+    let ticket = input.into_ticket(
+        id,
+        source,
+        deps.settings.budget.default_ticket_tokens,
+        deps.now(),
+    );
     let event = NewAuditEvent::new(actor, "created").detail(serde_json::json!({
         "source": ticket.source,
         "type": ticket.kind,
         "repo": ticket.context.repo,
     }));
     let (stored, created) = deps.stores.tickets.create_ticket(&ticket, event).await?;
-    deps.stores.budget.open_account(&stored.id, stored.budget.limit_tokens).await?;
+    deps.stores
+        .budget
+        .open_account(&stored.id, stored.budget.limit_tokens)
+        .await?;
     // Announce it. On a repeat submission of a ticket still in `new`, announce
     // again: the first announcement may have been lost, and triage is idempotent.
     if stored.state == TicketState::New {
-        deps.queue.send(names::TRIAGE, &TicketMessage::body(&stored.id), Duration::ZERO).await?;
+        deps.queue
+            .send(
+                names::TRIAGE,
+                &TicketMessage::body(&stored.id),
+                Duration::ZERO,
+            )
+            .await?;
     }
     if created {
         tracing::info!(ticket_id = %stored.id, repo = %stored.context.repo, "ticket created");

@@ -19,7 +19,9 @@ pub async fn on_job_finished(deps: &Deps, job: &Job) -> RoleResult<()> {
         Err(e) if e.is_not_found() || e.is_conflict() => {}
         Err(e) => return Err(e.into()),
     }
-    let Some(ticket_id) = &job.ticket_id else { return Ok(()) };
+    let Some(ticket_id) = &job.ticket_id else {
+        return Ok(());
+    };
     if job.state == JobState::Succeeded {
         // The builder moves its ticket on itself (it opened the PR).
         return Ok(());
@@ -35,9 +37,14 @@ pub async fn on_job_finished(deps: &Deps, job: &Job) -> RoleResult<()> {
         job.state.as_str(),
         job.reason.as_deref().unwrap_or("no reason given")
     );
-    match apply(deps, &ticket, TicketEvent::Fail, "job-events", serde_json::json!({ "job_id": job.id, "reason": reason }), |t| {
-        t.state_reason = Some(reason.clone())
-    })
+    match apply(
+        deps,
+        &ticket,
+        TicketEvent::Fail,
+        "job-events",
+        serde_json::json!({ "job_id": job.id, "reason": reason }),
+        |t| t.state_reason = Some(reason.clone()),
+    )
     .await
     {
         Ok(_) => Ok(()),

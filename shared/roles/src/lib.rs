@@ -30,10 +30,10 @@ pub mod status;
 pub mod transition;
 pub mod triage;
 
+use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
 use nightshift_core::ports::{JobLauncher, Queue, Stores};
 use nightshift_core::settings::Settings;
-use nightshift_core::StoreError;
 use std::sync::Arc;
 
 /// Everything a role needs, built once at start-up and shared.

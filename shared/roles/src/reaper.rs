@@ -4,12 +4,12 @@
 //! write's condition; this is clean-up.
 
 use crate::{Deps, RoleResult, TicketMessage};
+use nightshift_core::audit::NewAuditEvent;
+use nightshift_core::job::{Job, Reaped};
 use nightshift_core::ports::TicketFilter;
 use nightshift_core::queue::names;
 use nightshift_core::state::TicketState;
 use std::time::Duration;
-use nightshift_core::audit::NewAuditEvent;
-use nightshift_core::job::{Job, Reaped};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReapReport {
@@ -22,8 +22,9 @@ pub struct ReapReport {
 }
 
 fn job_event(action: &str, job: &Job) -> NewAuditEvent {
-    let ev = NewAuditEvent::new("reaper", action)
-        .detail(serde_json::json!({ "job_id": job.id, "attempt": job.attempt, "reason": job.reason }));
+    let ev = NewAuditEvent::new("reaper", action).detail(
+        serde_json::json!({ "job_id": job.id, "attempt": job.attempt, "reason": job.reason }),
+    );
     match &job.ticket_id {
         Some(t) => ev.ticket(t),
         None => ev,
@@ -36,7 +37,10 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
     for reaped in deps.stores.jobs.reap_jobs(now).await? {
         match reaped {
             Reaped::Requeued { job } => {
-                deps.stores.audit.append(job_event("job_requeued", &job), now).await?;
+                deps.stores
+                    .audit
+                    .append(job_event("job_requeued", &job), now)
+                    .await?;
                 report.requeued.push(job.id);
             }
             Reaped::Failed { job } => {
@@ -46,7 +50,10 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
                         tracing::warn!(job_id = %job.id, error = %e, "could not stop the job's process");
                     }
                 }
-                deps.stores.audit.append(job_event("job_failed", &job), now).await?;
+                deps.stores
+                    .audit
+                    .append(job_event("job_failed", &job), now)
+                    .await?;
                 crate::jobs::on_job_finished(deps, &job).await?;
                 report.failed.push(job.id);
             }
@@ -59,18 +66,30 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         deps.stores.audit.append(ev, now).await?;
         report.locks_released.push(lock.name);
     }
-    let stale_before = now - chrono::Duration::seconds(2 * deps.settings.queue.visibility_timeout_secs as i64);
+    let stale_before =
+        now - chrono::Duration::seconds(2 * deps.settings.queue.visibility_timeout_secs as i64);
     let fresh = deps
         .stores
         .tickets
-        .list_tickets(&TicketFilter { state: Some(TicketState::New), limit: Some(1000), ..Default::default() })
+        .list_tickets(&TicketFilter {
+            state: Some(TicketState::New),
+            limit: Some(1000),
+            ..Default::default()
+        })
         .await?;
     for t in fresh.into_iter().filter(|t| t.updated_at < stale_before) {
-        deps.queue.send(names::TRIAGE, &TicketMessage::body(&t.id), Duration::ZERO).await?;
+        deps.queue
+            .send(names::TRIAGE, &TicketMessage::body(&t.id), Duration::ZERO)
+            .await?;
         report.reannounced.push(t.id);
     }
     if report != ReapReport::default() {
-        tracing::info!(requeued = report.requeued.len(), failed = report.failed.len(), locks = report.locks_released.len(), "reaped");
+        tracing::info!(
+            requeued = report.requeued.len(),
+            failed = report.failed.len(),
+            locks = report.locks_released.len(),
+            "reaped"
+        );
     }
     Ok(report)
 }

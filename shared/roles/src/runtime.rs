@@ -2,8 +2,8 @@
 //! queue-driven roles as consumer loops, the scheduled ones on the in-process
 //! scheduler. In AWS the same functions run as Lambdas instead.
 
-use crate::consumer::{self, handler, HandlerError};
-use crate::{dispatcher, reaper, scheduler, triage, Deps, RoleResult, TicketMessage};
+use crate::consumer::{self, HandlerError, handler};
+use crate::{Deps, RoleResult, TicketMessage, dispatcher, reaper, scheduler, triage};
 use nightshift_core::queue::names;
 use nightshift_core::schedule::SCHEDULES;
 use std::sync::Arc;
@@ -20,18 +20,37 @@ fn owner() -> String {
 pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<JoinHandle<()>>> {
     let r = reaper::reap(deps).await?;
     let d = dispatcher::dispatch(deps, &owner()).await?;
-    tracing::info!(requeued = r.requeued.len(), reannounced = r.reannounced.len(), relaunched = d.relaunched.len(), "resumed");
+    tracing::info!(
+        requeued = r.requeued.len(),
+        reannounced = r.reannounced.len(),
+        relaunched = d.relaunched.len(),
+        "resumed"
+    );
 
     let mut tasks = Vec::new();
     let triage_handler = handler(|deps: Deps, body: String| async move {
         let msg: TicketMessage = consumer::parse(&body)?;
-        triage::triage(&deps, &msg.ticket_id).await.map(|_| ()).map_err(HandlerError::from)
+        triage::triage(&deps, &msg.ticket_id)
+            .await
+            .map(|_| ())
+            .map_err(HandlerError::from)
     });
     let dispatch_handler = handler(|deps: Deps, _body: String| async move {
-        dispatcher::dispatch(&deps, &owner()).await.map(|_| ()).map_err(HandlerError::from)
+        dispatcher::dispatch(&deps, &owner())
+            .await
+            .map(|_| ())
+            .map_err(HandlerError::from)
     });
-    for (queue, h) in [(names::TRIAGE, triage_handler), (names::DISPATCH, dispatch_handler)] {
-        tasks.push(tokio::spawn(consumer::run(deps.clone(), queue, h, shutdown.clone())));
+    for (queue, h) in [
+        (names::TRIAGE, triage_handler),
+        (names::DISPATCH, dispatch_handler),
+    ] {
+        tasks.push(tokio::spawn(consumer::run(
+            deps.clone(),
+            queue,
+            h,
+            shutdown.clone(),
+        )));
     }
     for entry in SCHEDULES {
         let role: fn(Deps) -> scheduler::BoxedRun = match entry.name {
@@ -56,7 +75,12 @@ pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<J
         };
         let d = deps.clone();
         let job: scheduler::Job = Arc::new(move || role(d.clone()));
-        tasks.push(tokio::spawn(scheduler::run(*entry, deps.clock.clone(), job, shutdown.clone())));
+        tasks.push(tokio::spawn(scheduler::run(
+            *entry,
+            deps.clock.clone(),
+            job,
+            shutdown.clone(),
+        )));
     }
     Ok(tasks)
 }

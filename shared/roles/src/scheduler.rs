@@ -13,7 +13,12 @@ pub type Job = Arc<dyn Fn() -> BoxedRun + Send + Sync>;
 
 /// Runs `job` at every firing of `entry` until `shutdown`. A run that overlaps the
 /// next firing delays it rather than running twice at once.
-pub async fn run(entry: ScheduleEntry, clock: Arc<dyn Clock>, job: Job, shutdown: CancellationToken) {
+pub async fn run(
+    entry: ScheduleEntry,
+    clock: Arc<dyn Clock>,
+    job: Job,
+    shutdown: CancellationToken,
+) {
     let schedule = match Schedule::parse(entry.expression) {
         Ok(s) => s,
         Err(e) => {
@@ -21,10 +26,13 @@ pub async fn run(entry: ScheduleEntry, clock: Arc<dyn Clock>, job: Job, shutdown
             return;
         }
     };
-    tracing::info!(schedule = entry.name, expression = entry.expression, "schedule started");
+    tracing::info!(
+        schedule = entry.name,
+        expression = entry.expression,
+        "schedule started"
+    );
     let mut last = clock.now();
-    loop {
-        let Some(next) = schedule.next_after(last) else { break };
+    while let Some(next) = schedule.next_after(last) {
         let wait = (next - clock.now()).to_std().unwrap_or_default();
         tokio::select! {
             _ = shutdown.cancelled() => break,

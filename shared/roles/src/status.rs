@@ -2,7 +2,7 @@
 //! `nightshift status` and `GET /status`.
 
 use crate::{Deps, RoleResult};
-use nightshift_core::queue::{names, QueueStats};
+use nightshift_core::queue::{QueueStats, names};
 use nightshift_core::state::TicketState;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -27,7 +27,13 @@ pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
     for q in names::ALL {
         queues.insert(q.to_string(), deps.queue.stats(q).await?);
     }
-    let count = |s: TicketState| counts.iter().find(|(st, _)| *st == s).map(|(_, n)| *n).unwrap_or(0);
+    let count = |s: TicketState| {
+        counts
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
     let mut waiting = Vec::new();
     let triaged = count(TicketState::Triaged);
     if triaged > 0 {
@@ -43,7 +49,9 @@ pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
     let active = deps.stores.jobs.count_active_jobs().await?;
     let cap = deps.settings.dispatcher.max_concurrent_jobs;
     if ready > 0 && active >= cap {
-        waiting.push(format!("{ready} ready ticket(s) wait for a free job slot ({active} of {cap} in use)"));
+        waiting.push(format!(
+            "{ready} ready ticket(s) wait for a free job slot ({active} of {cap} in use)"
+        ));
     }
     for (q, s) in &queues {
         if s.dead > 0 {
@@ -51,7 +59,10 @@ pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
         }
     }
     Ok(StatusReport {
-        tickets: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+        tickets: counts
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect(),
         queues,
         active_jobs: active,
         max_concurrent_jobs: cap,

@@ -4,7 +4,7 @@
 
 use crate::{Deps, RoleResult};
 use nightshift_core::audit::NewAuditEvent;
-use nightshift_core::state::{next, TicketEvent};
+use nightshift_core::state::{TicketEvent, next};
 use nightshift_core::ticket::Ticket;
 
 /// Applies `event` to `ticket` as `actor`, with `change` made to the ticket in the
@@ -27,7 +27,11 @@ pub async fn apply(
     let mut ev = NewAuditEvent::new(actor, event.as_str()).detail(detail);
     ev.from_state = Some(ticket.state);
     ev.to_state = Some(to);
-    let (stored, _) = deps.stores.tickets.update_ticket(&updated, ticket.version, ev).await?;
+    let (stored, _) = deps
+        .stores
+        .tickets
+        .update_ticket(&updated, ticket.version, ev)
+        .await?;
     tracing::info!(ticket_id = %stored.id, from = %ticket.state, to = %stored.state, actor, "ticket moved");
     Ok(stored)
 }

@@ -11,11 +11,17 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriageOutcome {
-    Triaged { priority: Priority },
+    Triaged {
+        priority: Priority,
+    },
     /// Closed: the same work is already tracked by `of`.
-    Duplicate { of: String },
+    Duplicate {
+        of: String,
+    },
     /// Not in `new` any more (a repeated message): nothing to do.
-    Skipped { state: TicketState },
+    Skipped {
+        state: TicketState,
+    },
 }
 
 /// The priority rules: a given priority stands; labels `priority:<p>` or
@@ -46,11 +52,17 @@ pub fn rule_priority(t: &Ticket) -> Priority {
 pub async fn triage(deps: &Deps, ticket_id: &str) -> RoleResult<TriageOutcome> {
     let ticket = deps.stores.tickets.get_ticket(ticket_id).await?;
     if ticket.state != TicketState::New {
-        return Ok(TriageOutcome::Skipped { state: ticket.state });
+        return Ok(TriageOutcome::Skipped {
+            state: ticket.state,
+        });
     }
     // The oldest active ticket with this fingerprint is the original; any later
     // one is a duplicate. Two triages racing agree on which is which.
-    let same = deps.stores.tickets.tickets_by_fingerprint(&ticket.fingerprint).await?;
+    let same = deps
+        .stores
+        .tickets
+        .tickets_by_fingerprint(&ticket.fingerprint)
+        .await?;
     let original = same
         .iter()
         .filter(|t| t.id != ticket.id)
@@ -81,7 +93,13 @@ pub async fn triage(deps: &Deps, ticket_id: &str) -> RoleResult<TriageOutcome> {
         |t| t.priority = priority,
     )
     .await?;
-    deps.queue.send(names::PLAN, &TicketMessage::body(&stored.id), Duration::ZERO).await?;
+    deps.queue
+        .send(
+            names::PLAN,
+            &TicketMessage::body(&stored.id),
+            Duration::ZERO,
+        )
+        .await?;
     Ok(TriageOutcome::Triaged { priority })
 }
 
@@ -113,12 +131,33 @@ mod tests {
 
     #[test]
     fn priority_rules() {
-        assert_eq!(rule_priority(&t(TicketType::Chore, Some(Priority::High), &[], false)), Priority::High);
-        assert_eq!(rule_priority(&t(TicketType::Bug, None, &[], true)), Priority::High);
-        assert_eq!(rule_priority(&t(TicketType::Bug, None, &[], false)), Priority::Medium);
-        assert_eq!(rule_priority(&t(TicketType::Feature, None, &[], false)), Priority::Medium);
-        assert_eq!(rule_priority(&t(TicketType::Chore, None, &[], false)), Priority::Low);
-        assert_eq!(rule_priority(&t(TicketType::Chore, None, &["Priority: High"], false)), Priority::High);
-        assert_eq!(rule_priority(&t(TicketType::Feature, None, &["security"], false)), Priority::High);
+        assert_eq!(
+            rule_priority(&t(TicketType::Chore, Some(Priority::High), &[], false)),
+            Priority::High
+        );
+        assert_eq!(
+            rule_priority(&t(TicketType::Bug, None, &[], true)),
+            Priority::High
+        );
+        assert_eq!(
+            rule_priority(&t(TicketType::Bug, None, &[], false)),
+            Priority::Medium
+        );
+        assert_eq!(
+            rule_priority(&t(TicketType::Feature, None, &[], false)),
+            Priority::Medium
+        );
+        assert_eq!(
+            rule_priority(&t(TicketType::Chore, None, &[], false)),
+            Priority::Low
+        );
+        assert_eq!(
+            rule_priority(&t(TicketType::Chore, None, &["Priority: High"], false)),
+            Priority::High
+        );
+        assert_eq!(
+            rule_priority(&t(TicketType::Feature, None, &["security"], false)),
+            Priority::High
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! Approvals: a pending approval is decided once, by a write conditional on
 //! `status = 'pending'`.
 
-use super::{backend, from_json, to_json, SqliteStore};
+use super::{SqliteStore, backend, from_json, to_json};
 use async_trait::async_trait;
 use nightshift_core::approval::{Approval, ApprovalStatus, Decision};
 use nightshift_core::ports::ApprovalStore;
-use nightshift_core::{millis, StoreError, StoreResult, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension};
+use nightshift_core::{StoreError, StoreResult, Timestamp, millis};
+use rusqlite::{Connection, OptionalExtension, params};
 
 fn get(conn: &Connection, id: &str) -> StoreResult<Option<Approval>> {
     conn.prepare_cached("SELECT body FROM approvals WHERE id = ?1")
@@ -21,7 +21,9 @@ fn get(conn: &Connection, id: &str) -> StoreResult<Option<Approval>> {
 fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Approval>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend("approval list"))?;
     let rows = stmt
-        .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map(params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .map_err(backend("approval list"))?;
     let mut out = Vec::new();
     for row in rows {
@@ -67,7 +69,11 @@ impl ApprovalStore for SqliteStore {
         let tid = ticket_id.to_string();
         self.db
             .read(move |c| {
-                list(c, "SELECT id, body FROM approvals WHERE ticket_id = ?1 ORDER BY requested_ms, id", [tid])
+                list(
+                    c,
+                    "SELECT id, body FROM approvals WHERE ticket_id = ?1 ORDER BY requested_ms, id",
+                    [tid],
+                )
             })
             .await
     }

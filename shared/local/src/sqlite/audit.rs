@@ -1,23 +1,33 @@
 //! The audit log: one global hash chain, appended inside the caller's transaction.
 
-use super::{backend, SqliteStore};
+use super::{SqliteStore, backend};
 use async_trait::async_trait;
 use nightshift_core::audit::{AuditEvent, NewAuditEvent};
 use nightshift_core::ports::AuditLog;
 use nightshift_core::state::TicketState;
-use nightshift_core::{from_millis, millis, StoreError, StoreResult, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use nightshift_core::{StoreError, StoreResult, Timestamp, from_millis, millis};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// Appends `new` after the current head. The caller's write transaction makes the
 /// read of the head and the insert one step.
-pub(super) fn append(conn: &Connection, new: NewAuditEvent, now: Timestamp) -> StoreResult<AuditEvent> {
+pub(super) fn append(
+    conn: &Connection,
+    new: NewAuditEvent,
+    now: Timestamp,
+) -> StoreResult<AuditEvent> {
     let head: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .map_err(backend("audit head"))?;
-    let ev = AuditEvent::seal(new, head.as_ref().map(|(s, h)| (*s as u64, h.as_str())), now);
+    let ev = AuditEvent::seal(
+        new,
+        head.as_ref().map(|(s, h)| (*s as u64, h.as_str())),
+        now,
+    );
     conn.execute(
         "INSERT INTO audit (seq, at_ms, ticket_id, actor, action, from_state, to_state, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -38,13 +48,29 @@ pub(super) fn append(conn: &Connection, new: NewAuditEvent, now: Timestamp) -> S
     Ok(ev)
 }
 
-const COLUMNS: &str = "seq, at_ms, ticket_id, actor, action, from_state, to_state, detail, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, at_ms, ticket_id, actor, action, from_state, to_state, detail, prev_hash, hash";
 
-type RawEvent = (i64, i64, Option<String>, String, String, Option<String>, Option<String>, String, String, String);
+type RawEvent = (
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
 
 fn decode(raw: RawEvent) -> StoreResult<AuditEvent> {
     let (seq, at, ticket_id, actor, action, from, to, detail, prev_hash, hash) = raw;
-    let corrupt = |reason: String| StoreError::Corrupt { kind: "audit event", id: seq.to_string(), reason };
+    let corrupt = |reason: String| StoreError::Corrupt {
+        kind: "audit event",
+        id: seq.to_string(),
+        reason,
+    };
     let state = |v: Option<String>| {
         v.map(|s| TicketState::parse(&s).ok_or_else(|| corrupt(format!("unknown state {s}"))))
             .transpose()
@@ -63,14 +89,30 @@ fn decode(raw: RawEvent) -> StoreResult<AuditEvent> {
     })
 }
 
-fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<AuditEvent>> {
+fn query(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<AuditEvent>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend("audit query"))?;
     let rows = stmt
         .query_map(params, |r: &Row<'_>| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
         })
         .map_err(backend("audit query"))?;
-    rows.map(|r| decode(r.map_err(backend("audit row"))?)).collect()
+    rows.map(|r| decode(r.map_err(backend("audit row"))?))
+        .collect()
 }
 
 #[async_trait]

@@ -1,12 +1,12 @@
 //! The budget ledger. A reservation is one conditional update on the account
 //! (`reserved + committed + amount <= limit`) and one insert, in one transaction.
 
-use super::{backend, SqliteStore};
+use super::{SqliteStore, backend};
 use async_trait::async_trait;
 use nightshift_core::budget::{BudgetAccount, Reservation, ReservationState};
 use nightshift_core::ports::BudgetLedger;
-use nightshift_core::{from_millis, millis, StoreError, StoreResult, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use nightshift_core::{StoreError, StoreResult, Timestamp, from_millis, millis};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 fn account(conn: &Connection, ticket_id: &str) -> StoreResult<BudgetAccount> {
     conn.query_row(
@@ -28,7 +28,11 @@ fn account(conn: &Connection, ticket_id: &str) -> StoreResult<BudgetAccount> {
 fn reservation_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
     let state: String = r.get(3)?;
     let state = ReservationState::parse(&state).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("unknown reservation state {state}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown reservation state {state}").into(),
+        )
     })?;
     Ok(Reservation {
         id: r.get(0)?,
@@ -43,13 +47,22 @@ fn reservation_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
 const RES_COLUMNS: &str = "id, ticket_id, amount, state, actual, created_ms";
 
 fn reservation(conn: &Connection, id: &str) -> StoreResult<Reservation> {
-    conn.query_row(&format!("SELECT {RES_COLUMNS} FROM budget_reservations WHERE id = ?1"), [id], reservation_row)
-        .optional()
-        .map_err(backend("budget reservation"))?
-        .ok_or_else(|| StoreError::not_found("budget reservation", id))
+    conn.query_row(
+        &format!("SELECT {RES_COLUMNS} FROM budget_reservations WHERE id = ?1"),
+        [id],
+        reservation_row,
+    )
+    .optional()
+    .map_err(backend("budget reservation"))?
+    .ok_or_else(|| StoreError::not_found("budget reservation", id))
 }
 
-fn set_state(conn: &Connection, id: &str, state: ReservationState, actual: Option<u64>) -> StoreResult<()> {
+fn set_state(
+    conn: &Connection,
+    id: &str,
+    state: ReservationState,
+    actual: Option<u64>,
+) -> StoreResult<()> {
     conn.execute(
         "UPDATE budget_reservations SET state = ?2, actual = ?3 WHERE id = ?1",
         params![id, state.as_str(), actual.map(|a| a as i64)],
@@ -79,7 +92,10 @@ impl BudgetLedger for SqliteStore {
         self.db
             .write(move |tx| {
                 let n = tx
-                    .execute("UPDATE budget_accounts SET lim = ?2 WHERE ticket_id = ?1", params![tid, limit as i64])
+                    .execute(
+                        "UPDATE budget_accounts SET lim = ?2 WHERE ticket_id = ?1",
+                        params![tid, limit as i64],
+                    )
                     .map_err(backend("budget limit"))?;
                 if n == 0 {
                     return Err(StoreError::not_found("budget account", &tid));
@@ -94,7 +110,13 @@ impl BudgetLedger for SqliteStore {
         self.db.read(move |c| account(c, &tid)).await
     }
 
-    async fn reserve(&self, ticket_id: &str, reservation_id: &str, amount: u64, now: Timestamp) -> StoreResult<Reservation> {
+    async fn reserve(
+        &self,
+        ticket_id: &str,
+        reservation_id: &str,
+        amount: u64,
+        now: Timestamp,
+    ) -> StoreResult<Reservation> {
         let (tid, rid) = (ticket_id.to_string(), reservation_id.to_string());
         self.db
             .write(move |tx| {
@@ -196,9 +218,13 @@ impl BudgetLedger for SqliteStore {
     async fn total_committed(&self) -> StoreResult<u64> {
         self.db
             .read(|c| {
-                c.query_row("SELECT COALESCE(SUM(committed), 0) FROM budget_accounts", [], |r| r.get::<_, i64>(0))
-                    .map(|n| n as u64)
-                    .map_err(backend("budget total"))
+                c.query_row(
+                    "SELECT COALESCE(SUM(committed), 0) FROM budget_accounts",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+                .map_err(backend("budget total"))
             })
             .await
     }

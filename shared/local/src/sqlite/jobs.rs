@@ -1,12 +1,12 @@
 //! Jobs and leases. Each operation reads and writes inside one immediate
 //! transaction, so its check (state, lease token, expiry) and its write are one step.
 
-use super::{backend, from_json, ms, to_json, SqliteStore};
+use super::{SqliteStore, backend, from_json, ms, to_json};
 use async_trait::async_trait;
 use nightshift_core::job::{Job, JobOutcome, JobState, Lease, Reaped};
 use nightshift_core::ports::{JobFilter, JobStore};
-use nightshift_core::{millis, StoreError, StoreResult, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension};
+use nightshift_core::{StoreError, StoreResult, Timestamp, millis};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
 
 fn get(conn: &Connection, id: &str) -> StoreResult<Option<Job>> {
@@ -44,11 +44,19 @@ fn save(conn: &Connection, job: &Job) -> StoreResult<()> {
 
 fn ids(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend("job query"))?;
-    let rows = stmt.query_map(params, |r| r.get(0)).map_err(backend("job query"))?;
+    let rows = stmt
+        .query_map(params, |r| r.get(0))
+        .map_err(backend("job query"))?;
     rows.collect::<Result<_, _>>().map_err(backend("job row"))
 }
 
-fn take_lease(conn: &Connection, mut job: Job, owner: &str, lease: Duration, now: Timestamp) -> StoreResult<(Job, Lease)> {
+fn take_lease(
+    conn: &Connection,
+    mut job: Job,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> StoreResult<(Job, Lease)> {
     let until = now + chrono::Duration::milliseconds(ms(lease));
     let token = ulid::Ulid::new().to_string();
     job.state = JobState::Running;
@@ -57,7 +65,12 @@ fn take_lease(conn: &Connection, mut job: Job, owner: &str, lease: Duration, now
     job.lease_until = Some(until);
     job.updated_at = now;
     save(conn, &job)?;
-    let lease = Lease { job_id: job.id.clone(), owner: owner.to_string(), token, until };
+    let lease = Lease {
+        job_id: job.id.clone(),
+        owner: owner.to_string(),
+        token,
+        until,
+    };
     Ok((job, lease))
 }
 
@@ -75,14 +88,26 @@ fn held(conn: &Connection, lease: &Lease) -> StoreResult<Job> {
             lease.owner,
             job.state.as_str(),
             job.attempt,
-            job.reason.as_deref().map(|r| format!(", {r}")).unwrap_or_default()
+            job.reason
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default()
         ),
     ))
 }
 
-fn finish(conn: &Connection, mut job: Job, outcome: &JobOutcome, now: Timestamp) -> StoreResult<Job> {
+fn finish(
+    conn: &Connection,
+    mut job: Job,
+    outcome: &JobOutcome,
+    now: Timestamp,
+) -> StoreResult<Job> {
     if !outcome.state.is_finished() {
-        return Err(StoreError::conflict("job", &job.id, format!("{} is not an end state", outcome.state.as_str())));
+        return Err(StoreError::conflict(
+            "job",
+            &job.id,
+            format!("{} is not an end state", outcome.state.as_str()),
+        ));
     }
     job.state = outcome.state;
     job.reason = outcome.reason.clone();
@@ -142,9 +167,14 @@ impl JobStore for SqliteStore {
                     )
                     .map_err(backend("job list"))?;
                 let rows = stmt
-                    .query_map(params![f.ticket_id, states_json, f.limit.unwrap_or(100).min(1000) as i64], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
+                    .query_map(
+                        params![
+                            f.ticket_id,
+                            states_json,
+                            f.limit.unwrap_or(100).min(1000) as i64
+                        ],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    )
                     .map_err(backend("job list"))?;
                 let mut out = Vec::new();
                 for row in rows {
@@ -156,7 +186,12 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn claim_next(&self, owner: &str, lease: Duration, now: Timestamp) -> StoreResult<Option<(Job, Lease)>> {
+    async fn claim_next(
+        &self,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Job, Lease)>> {
         let owner = owner.to_string();
         self.db
             .write(move |tx| {
@@ -173,7 +208,13 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn claim_job(&self, id: &str, owner: &str, lease: Duration, now: Timestamp) -> StoreResult<(Job, Lease)> {
+    async fn claim_job(
+        &self,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreResult<(Job, Lease)> {
         let (id, owner) = (id.to_string(), owner.to_string());
         self.db
             .write(move |tx| {
@@ -182,7 +223,11 @@ impl JobStore for SqliteStore {
                     return Err(StoreError::conflict(
                         "job",
                         &id,
-                        format!("cannot claim a job that is {} (owner {:?})", job.state.as_str(), job.lease_owner),
+                        format!(
+                            "cannot claim a job that is {} (owner {:?})",
+                            job.state.as_str(),
+                            job.lease_owner
+                        ),
                     ));
                 }
                 take_lease(tx, job, &owner, lease, now)
@@ -190,7 +235,12 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn heartbeat(&self, lease: &Lease, extend: Duration, now: Timestamp) -> StoreResult<Lease> {
+    async fn heartbeat(
+        &self,
+        lease: &Lease,
+        extend: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Lease> {
         let lease = lease.clone();
         self.db
             .write(move |tx| {
@@ -204,13 +254,20 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn complete_job(&self, lease: &Lease, outcome: &JobOutcome, now: Timestamp) -> StoreResult<Job> {
+    async fn complete_job(
+        &self,
+        lease: &Lease,
+        outcome: &JobOutcome,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
         let (lease, outcome) = (lease.clone(), outcome.clone());
         self.db
             .write(move |tx| {
                 let job = must_get(tx, &lease.job_id)?;
                 // The same completion again (a retried call) returns what it did.
-                if job.state == outcome.state && job.lease_token.as_deref() == Some(lease.token.as_str()) {
+                if job.state == outcome.state
+                    && job.lease_token.as_deref() == Some(lease.token.as_str())
+                {
                     return Ok(job);
                 }
                 let job = held(tx, &lease)?;
@@ -219,7 +276,13 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn record_launch(&self, id: &str, attempt: u32, handle: &str, now: Timestamp) -> StoreResult<Job> {
+    async fn record_launch(
+        &self,
+        id: &str,
+        attempt: u32,
+        handle: &str,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
         let (id, handle) = (id.to_string(), handle.to_string());
         self.db
             .write(move |tx| {
@@ -228,7 +291,11 @@ impl JobStore for SqliteStore {
                     return Err(StoreError::conflict(
                         "job",
                         &id,
-                        format!("launch of attempt {attempt} is stale: the job is {} at attempt {}", job.state.as_str(), job.attempt),
+                        format!(
+                            "launch of attempt {attempt} is stale: the job is {} at attempt {}",
+                            job.state.as_str(),
+                            job.attempt
+                        ),
                     ));
                 }
                 job.launch_handle = Some(handle);
@@ -249,7 +316,11 @@ impl JobStore for SqliteStore {
                     if job.state == outcome.state {
                         return Ok(job);
                     }
-                    return Err(StoreError::conflict("job", &id, format!("already {}", job.state.as_str())));
+                    return Err(StoreError::conflict(
+                        "job",
+                        &id,
+                        format!("already {}", job.state.as_str()),
+                    ));
                 }
                 finish(tx, job, &outcome, now)
             })
@@ -306,9 +377,13 @@ impl JobStore for SqliteStore {
     async fn count_active_jobs(&self) -> StoreResult<u64> {
         self.db
             .read(|c| {
-                c.query_row("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')", [], |r| r.get::<_, i64>(0))
-                    .map(|n| n as u64)
-                    .map_err(backend("job count"))
+                c.query_row(
+                    "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+                .map_err(backend("job count"))
             })
             .await
     }

@@ -1,11 +1,11 @@
 //! Named locks: acquiring is one upsert whose condition checks owner and expiry.
 
-use super::{backend, ms, SqliteStore};
+use super::{SqliteStore, backend, ms};
 use async_trait::async_trait;
 use nightshift_core::lock::Lock;
 use nightshift_core::ports::LockStore;
-use nightshift_core::{from_millis, millis, StoreError, StoreResult, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use nightshift_core::{StoreError, StoreResult, Timestamp, from_millis, millis};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::time::Duration;
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Lock> {
@@ -18,14 +18,24 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Lock> {
 }
 
 fn get(conn: &Connection, name: &str) -> StoreResult<Option<Lock>> {
-    conn.query_row("SELECT name, owner, acquired_ms, expires_ms FROM locks WHERE name = ?1", [name], row)
-        .optional()
-        .map_err(backend("lock get"))
+    conn.query_row(
+        "SELECT name, owner, acquired_ms, expires_ms FROM locks WHERE name = ?1",
+        [name],
+        row,
+    )
+    .optional()
+    .map_err(backend("lock get"))
 }
 
 #[async_trait]
 impl LockStore for SqliteStore {
-    async fn acquire(&self, name: &str, owner: &str, ttl: Duration, now: Timestamp) -> StoreResult<Lock> {
+    async fn acquire(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Lock> {
         let (name, owner) = (name.to_string(), owner.to_string());
         self.db
             .write(move |tx| {
@@ -58,9 +68,12 @@ impl LockStore for SqliteStore {
         let (name, owner) = (name.to_string(), owner.to_string());
         self.db
             .write(move |tx| {
-                tx.execute("DELETE FROM locks WHERE name = ?1 AND owner = ?2", params![name, owner])
-                    .map(|n| n > 0)
-                    .map_err(backend("lock release"))
+                tx.execute(
+                    "DELETE FROM locks WHERE name = ?1 AND owner = ?2",
+                    params![name, owner],
+                )
+                .map(|n| n > 0)
+                .map_err(backend("lock release"))
             })
             .await
     }

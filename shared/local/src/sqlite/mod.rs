@@ -1,10 +1,11 @@
 //! One SQLite file in WAL mode behind every store port and the queue.
 //!
-//! Writes go through one connection per process, each in a `BEGIN IMMEDIATE`
-//! transaction, so a conditional write's read and write see the same data; other
-//! processes on the same file (the CLI beside `nightshift up`) wait on SQLite's
-//! busy timeout. Reads use a small pool of their own connections and never block
-//! the writer. All blocking work runs on tokio's blocking pool.
+//! Writes go through one connection per process, owned by a writer thread that
+//! commits them in groups (see [`writer`]); each write runs inside a `BEGIN
+//! IMMEDIATE` transaction, so a conditional write's read and write see the same
+//! data. Other processes on the same file (the CLI beside `nightshift up`) wait on
+//! SQLite's busy timeout. Reads use a small pool of their own connections on
+//! tokio's blocking pool and never block the writer.
 
 mod approvals;
 mod audit;
@@ -13,13 +14,14 @@ mod jobs;
 mod locks;
 mod queue;
 mod tickets;
+mod writer;
 
 pub use queue::SqliteQueue;
 
 use nightshift_core::{StoreError, StoreResult};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 const SCHEMA: &str = include_str!("schema.sql");
 const SCHEMA_VERSION: i64 = 1;
@@ -28,7 +30,7 @@ const MAX_IDLE_READERS: usize = 8;
 /// The database: a writer connection and a pool of readers.
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: mpsc::Sender<Box<dyn writer::Op>>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -66,9 +68,8 @@ impl Db {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Arc<Self>> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::backend(format!("cannot create {}", dir.display()), e)
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::backend(format!("cannot create {}", dir.display()), e))?;
         }
         let mut conn = open_conn(&path)?;
         let tx = conn
@@ -90,9 +91,14 @@ impl Db {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(backend("schema version"))?;
         tx.commit().map_err(backend("migrate"))?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(conn, rx))
+            .map_err(|e| StoreError::backend("cannot start the sqlite writer thread", e))?;
         Ok(Arc::new(Self {
             path,
-            writer: Mutex::new(conn),
+            writer: tx,
             readers: Mutex::new(Vec::new()),
         }))
     }
@@ -101,23 +107,20 @@ impl Db {
         &self.path
     }
 
-    /// Runs `f` in an immediate (write-locked) transaction, committed when `f` returns Ok.
+    /// Runs `f` inside the writer's transaction (in its own savepoint); its
+    /// changes are committed when it returns Ok, and rolled back when it fails.
     pub(crate) async fn write<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let db = Arc::clone(self);
-        run_blocking(move || {
-            let mut conn = db.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend("begin"))?;
-            let out = f(&tx)?;
-            tx.commit().map_err(backend("commit"))?;
-            Ok(out)
-        })
-        .await
+        let (op, reply) = writer::op(f);
+        let gone = || StoreError::Backend {
+            message: "the sqlite writer thread has stopped".into(),
+            source: None,
+        };
+        self.writer.send(op).map_err(|_| gone())?;
+        reply.await.map_err(|_| gone())?
     }
 
     /// Runs `f` on a reader connection.

@@ -2,13 +2,13 @@
 //! for its visibility timeout, reappears if not deleted, and goes to the dead
 //! letter queue once it has been received `max_receives` times.
 
-use super::{backend, ms, Db};
+use super::{Db, backend, ms};
 use async_trait::async_trait;
 use nightshift_core::clock::Clock;
 use nightshift_core::ports::Queue;
 use nightshift_core::queue::{DeadLetter, QueueMessage, QueueStats};
-use nightshift_core::{from_millis, millis, StoreError, StoreResult};
-use rusqlite::{params, Connection, OptionalExtension};
+use nightshift_core::{StoreError, StoreResult, from_millis, millis};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,13 +21,20 @@ pub struct SqliteQueue {
 
 impl std::fmt::Debug for SqliteQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteQueue").field("db", &self.db).field("max_receives", &self.max_receives).finish()
+        f.debug_struct("SqliteQueue")
+            .field("db", &self.db)
+            .field("max_receives", &self.max_receives)
+            .finish()
     }
 }
 
 impl SqliteQueue {
     pub fn new(db: Arc<Db>, max_receives: u32, clock: Arc<dyn Clock>) -> Self {
-        Self { db, max_receives: max_receives.max(1), clock }
+        Self {
+            db,
+            max_receives: max_receives.max(1),
+            clock,
+        }
     }
 }
 
@@ -52,7 +59,9 @@ fn stale(queue: &str, receipt: &str) -> StoreError {
     StoreError::conflict(
         "message receipt",
         receipt,
-        format!("no message in {queue} holds this receipt: it was deleted, or its visibility timed out and it was received again"),
+        format!(
+            "no message in {queue} holds this receipt: it was deleted, or its visibility timed out and it was received again"
+        ),
     )
 }
 
@@ -63,7 +72,8 @@ fn bury(conn: &Connection, queue: &str, row: &Row, reason: &str, now_ms: i64) ->
         params![row.id, queue, row.body, reason, row.receive_count, now_ms],
     )
     .map_err(backend("queue dead letter"))?;
-    conn.execute("DELETE FROM messages WHERE id = ?1", [&row.id]).map_err(backend("queue dead letter"))?;
+    conn.execute("DELETE FROM messages WHERE id = ?1", [&row.id])
+        .map_err(backend("queue dead letter"))?;
     Ok(())
 }
 
@@ -86,7 +96,12 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn receive(&self, queue: &str, max: usize, visibility: Duration) -> StoreResult<Vec<QueueMessage>> {
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> StoreResult<Vec<QueueMessage>> {
         let queue = queue.to_string();
         let now = millis(self.clock.now());
         let limit = self.max_receives;
@@ -152,7 +167,13 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn release(&self, queue: &str, receipt: &str, delay: Duration, reason: &str) -> StoreResult<()> {
+    async fn release(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+        reason: &str,
+    ) -> StoreResult<()> {
         let (queue, receipt, reason) = (queue.to_string(), receipt.to_string(), reason.to_string());
         let now = millis(self.clock.now());
         self.db
@@ -176,7 +197,8 @@ impl Queue for SqliteQueue {
         let now = millis(self.clock.now());
         self.db
             .write(move |tx| {
-                let row = by_receipt(tx, &queue, &receipt)?.ok_or_else(|| stale(&queue, &receipt))?;
+                let row =
+                    by_receipt(tx, &queue, &receipt)?.ok_or_else(|| stale(&queue, &receipt))?;
                 bury(tx, &queue, &row, &reason, now)
             })
             .await
@@ -204,7 +226,8 @@ impl Queue for SqliteQueue {
                         })
                     })
                     .map_err(backend("queue dead letters"))?;
-                rows.collect::<Result<_, _>>().map_err(backend("queue dead letters"))
+                rows.collect::<Result<_, _>>()
+                    .map_err(backend("queue dead letters"))
             })
             .await
     }

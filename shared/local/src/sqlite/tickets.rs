@@ -1,13 +1,13 @@
 //! Tickets: conditional on the version column, each write with its audit event.
 
-use super::{audit, backend, from_json, to_json, SqliteStore};
+use super::{SqliteStore, audit, backend, from_json, to_json};
 use async_trait::async_trait;
 use nightshift_core::audit::{AuditEvent, NewAuditEvent};
 use nightshift_core::ports::{TicketFilter, TicketStore};
 use nightshift_core::state::TicketState;
 use nightshift_core::ticket::Ticket;
-use nightshift_core::{millis, StoreError, StoreResult};
-use rusqlite::{params, Connection, OptionalExtension};
+use nightshift_core::{StoreError, StoreResult, millis};
+use rusqlite::{Connection, OptionalExtension, params};
 
 const MAX_LIST: usize = 1000;
 
@@ -24,7 +24,9 @@ fn get(conn: &Connection, id: &str) -> StoreResult<Option<Ticket>> {
 fn bodies(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Ticket>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend("ticket query"))?;
     let rows = stmt
-        .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map(params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .map_err(backend("ticket query"))?;
     let mut out = Vec::new();
     for row in rows {
@@ -44,7 +46,11 @@ fn event_for(ticket: &Ticket, from: Option<TicketState>, mut ev: NewAuditEvent) 
 
 #[async_trait]
 impl TicketStore for SqliteStore {
-    async fn create_ticket(&self, ticket: &Ticket, event: NewAuditEvent) -> StoreResult<(Ticket, bool)> {
+    async fn create_ticket(
+        &self,
+        ticket: &Ticket,
+        event: NewAuditEvent,
+    ) -> StoreResult<(Ticket, bool)> {
         let t = ticket.clone();
         self.db
             .write(move |tx| {
@@ -136,7 +142,10 @@ impl TicketStore for SqliteStore {
             return Err(StoreError::conflict(
                 "ticket",
                 &ticket.id,
-                format!("a write at version {expected_version} must carry version {}", expected_version + 1),
+                format!(
+                    "a write at version {expected_version} must carry version {}",
+                    expected_version + 1
+                ),
             ));
         }
         let t = ticket.clone();
