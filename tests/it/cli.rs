@@ -329,3 +329,94 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
         text(&verify.stdout)
     );
 }
+
+/// The dispatcher launches the real `nightshift worker` as a sandboxed child: it
+/// claims its job, and (no builder being installed yet) fails it saying why,
+/// which fails the ticket with that reason and settles its budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launched_worker_claims_its_job_and_reports_back() {
+    use nightshift_core::state::TicketEvent;
+    use nightshift_core::ticket::{NewTicket, Source, TicketContext, TicketType};
+    use nightshift_roles::{dispatcher, intake, transition::apply};
+
+    let r = crate::helpers::roles();
+    let d = r.deps.clone();
+    let launcher = nightshift_local::ProcessLauncher::new(
+        vec![
+            BIN.into(),
+            "worker".into(),
+            "--job".into(),
+            "{job_id}".into(),
+        ],
+        d.settings.jobs_dir(),
+        vec![(
+            "NIGHTSHIFT_DATA_DIR".into(),
+            d.settings.data_dir.to_string_lossy().to_string(),
+        )],
+    )
+    .unwrap();
+    let d = nightshift_roles::Deps {
+        launcher: std::sync::Arc::new(launcher),
+        ..d
+    };
+    let input = NewTicket {
+        id: None,
+        kind: TicketType::Bug,
+        priority: None,
+        title: Some("fix the flaky test".into()),
+        description: None,
+        context: TicketContext {
+            repo: "acme/api".into(),
+            filepaths: vec![],
+            error_logs: vec![],
+        },
+        acceptance_criteria: vec!["the test passes 100 times in a row".into()],
+        source: None,
+        source_ref: None,
+        labels: vec![],
+        budget: None,
+    };
+    let (mut t, _) = intake::submit(&d, input, Source::Api, "test")
+        .await
+        .unwrap();
+    for ev in [
+        TicketEvent::Triage,
+        TicketEvent::Plan,
+        TicketEvent::ApproveSpec,
+    ] {
+        t = apply(&d, &t, ev, "test", serde_json::Value::Null, |_| {})
+            .await
+            .unwrap();
+    }
+    let jid = dispatcher::dispatch(&d, "test")
+        .await
+        .unwrap()
+        .launched
+        .remove(0);
+    eventually("the worker fails the ticket", || async {
+        d.stores.tickets.get_ticket(&t.id).await.unwrap().state
+            == nightshift_core::state::TicketState::Failed
+    })
+    .await;
+    let job = d.stores.jobs.get_job(&jid).await.unwrap();
+    assert_eq!(job.state, nightshift_core::job::JobState::Failed);
+    assert!(
+        job.lease_owner.unwrap().starts_with("worker-"),
+        "the child claimed it"
+    );
+    let t = d.stores.tickets.get_ticket(&t.id).await.unwrap();
+    assert!(
+        t.state_reason
+            .unwrap()
+            .contains("no runner for job kind `build`")
+    );
+    assert_eq!(d.stores.budget.account(&t.id).await.unwrap().reserved, 0);
+    let handle = job.launch_handle.unwrap();
+    eventually("the child exits", || async {
+        matches!(
+            d.launcher.status(&handle).await.unwrap(),
+            nightshift_core::ports::LaunchState::Exited { code: 1 }
+        )
+    })
+    .await;
+}

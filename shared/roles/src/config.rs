@@ -30,11 +30,12 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         }
         None => fig = fig.merge(Toml::file(DEFAULT_FILE)),
     }
-    // NIGHTSHIFT_CONFIG names the file; NIGHTSHIFT_SECRET_* are secrets, read by
-    // the secrets port and never part of the settings.
+    // NIGHTSHIFT_CONFIG names the file; NIGHTSHIFT_JOB_ID / _ATTEMPT tell a worker
+    // its job; NIGHTSHIFT_SECRET_* are secrets, read by the secrets port. None of
+    // them are settings.
     let env = Env::prefixed("NIGHTSHIFT_").filter(|k| {
         let k = k.as_str().to_ascii_lowercase();
-        k != "config" && !k.starts_with("secret_")
+        !matches!(k.as_str(), "config" | "job_id" | "job_attempt") && !k.starts_with("secret_")
     });
     fig = fig.merge(env.split("__"));
     fig.extract().map_err(|e| ConfigError(Box::new(e)))
@@ -60,6 +61,7 @@ mod tests {
             jail.set_env("NIGHTSHIFT_PORT", "9002");
             jail.set_env("NIGHTSHIFT_DISPATCHER__MAX_CONCURRENT_JOBS", "7");
             jail.set_env("NIGHTSHIFT_SECRET_GITHUB_TOKEN", "ignored here");
+            jail.set_env("NIGHTSHIFT_JOB_ID", "t_1-b1");
             let s = load(Some(Path::new("custom.toml"))).unwrap();
             assert_eq!((s.port, s.dispatcher.max_concurrent_jobs), (9002, 7));
             Ok(())
