@@ -32,6 +32,8 @@ pub struct Db {
     path: PathBuf,
     writer: mpsc::Sender<Box<dyn writer::Op>>,
     readers: Mutex<Vec<Connection>>,
+    /// Dropped with the Db, which ends the checkpoint thread.
+    _checkpoint: mpsc::Sender<()>,
 }
 
 impl std::fmt::Debug for Db {
@@ -91,6 +93,15 @@ impl Db {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(backend("schema version"))?;
         tx.commit().map_err(backend("migrate"))?;
+        // Checkpoints (copying the WAL back into the database, with an fsync) run
+        // on their own thread, so no commit waits for one.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(backend("pragmas"))?;
+        let checkpointer = open_conn(&path)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || writer::checkpoint_loop(checkpointer, stopped))
+            .map_err(|e| StoreError::backend("cannot start the sqlite checkpoint thread", e))?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -100,6 +111,7 @@ impl Db {
             path,
             writer: tx,
             readers: Mutex::new(Vec::new()),
+            _checkpoint: stop,
         }))
     }
 

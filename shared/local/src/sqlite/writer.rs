@@ -123,3 +123,22 @@ pub(super) fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Op>>) {
         }
     }
 }
+
+/// Checkpoints the WAL every 200 ms without blocking writers (PASSIVE), until the
+/// Db is dropped. A final TRUNCATE checkpoint leaves a small WAL behind.
+pub(super) fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    let every = std::time::Duration::from_millis(200);
+    loop {
+        match stop.recv_timeout(every) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "sqlite checkpoint failed; will try again");
+                }
+            }
+            _ => {
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                return;
+            }
+        }
+    }
+}
