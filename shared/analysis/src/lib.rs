@@ -1,0 +1,13 @@
+//! Pure analyzers: file in, findings out. No I/O beyond reading the files they
+//! are given; the discovery role turns their findings into tickets.
+//!
+//! # Layout
+//! - [`logs`]: an online log template miner; recurring errors.
+//! - [`coverage`]: lcov and Cobertura reports, ranked by churn.
+//! - [`deps`]: lock files against the RustSec and OSV advisory databases.
+//! - [`finding`]: what every analyzer reports, with a stable fingerprint.
+
+pub mod coverage;
+pub mod deps;
+pub mod finding;
+pub mod logs;
