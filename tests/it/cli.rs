@@ -420,3 +420,122 @@ async fn a_launched_worker_claims_its_job_and_reports_back() {
     })
     .await;
 }
+
+#[test]
+fn logs_cluster_writes_one_row_per_line_in_order_and_mine_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = "connected to 10.0.0.1 port 22\nuser alice logged in\nconnected to 10.0.0.2 port 2222\nuser \"bob, jr\" logged in\n\nuser carol logged in\nuser dave logged in\n";
+    std::fs::write(d.join("in.txt"), input).unwrap();
+    let out = ns(
+        d,
+        &[
+            "logs", "cluster", "--input", "in.txt", "--output", "out.csv",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(d.join("out.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "line,template_id,template");
+    assert_eq!(
+        rows.len(),
+        1 + input.lines().count(),
+        "one row per input line, blank ones too"
+    );
+    let cells = |r: &str| r.splitn(3, ',').map(str::to_string).collect::<Vec<_>>();
+    for (i, r) in rows[1..].iter().enumerate() {
+        assert_eq!(cells(r)[0], (i + 1).to_string(), "input order");
+    }
+    assert_eq!(
+        cells(rows[1])[1],
+        cells(rows[3])[1],
+        "both connections share a template"
+    );
+    assert_eq!(cells(rows[1])[2], "connected to <*> port <*>");
+    assert_eq!(cells(rows[2])[1], cells(rows[6])[1], "the logins share one");
+    assert_ne!(cells(rows[1])[1], cells(rows[2])[1]);
+
+    std::fs::write(
+        d.join("app.log"),
+        "ERROR db timeout after 30s\nERROR db timeout after 31s\nINFO ok\n",
+    )
+    .unwrap();
+    let mined = ns(d, &["logs", "mine", "app.log"], None);
+    let shown = text(&mined.stdout);
+    assert!(shown.starts_with("3 lines, 2 templates"), "{shown}");
+    assert!(
+        shown.lines().nth(1).unwrap().trim_start().starts_with("2 "),
+        "most frequent first: {shown}"
+    );
+    assert!(shown.contains("[error]"), "{shown}");
+}
+
+#[test]
+fn deps_audit_prints_json_and_exits_by_what_it_found() {
+    let db = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/rustsec-advisory-db"
+    );
+    assert!(
+        Path::new(db).join("crates").is_dir(),
+        "this test needs ../shared/data/rustsec-advisory-db"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lock = |smallvec: &str| {
+        format!(
+            "version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"{smallvec}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+        )
+    };
+    std::fs::write(d.join("Cargo.lock"), lock("1.6.0")).unwrap();
+    let out = ns(
+        d,
+        &["deps", "audit", "Cargo.lock", "--db", db, "--json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        findings.iter().any(|f| f["id"] == "RUSTSEC-2021-0003"
+            && f["package"] == "smallvec"
+            && f["version"] == "1.6.0"
+            && f["kind"] == "vulnerability"),
+        "{findings:?}"
+    );
+
+    std::fs::write(d.join("Cargo.lock"), lock("1.13.2")).unwrap();
+    let out = ns(
+        d,
+        &["deps", "audit", "Cargo.lock", "--db", db, "--json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "[]");
+
+    std::fs::write(d.join("Cargo.lock"), "this is not toml [[[").unwrap();
+    let out = ns(
+        d,
+        &["deps", "audit", "Cargo.lock", "--db", db, "--json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("Cargo.lock"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = ns(
+        d,
+        &[
+            "deps",
+            "audit",
+            "Cargo.lock",
+            "--db",
+            "/nonexistent",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -5,5 +5,6 @@ mod api;
 mod cli;
 mod concurrency;
 mod contract;
+mod discovery;
 mod helpers;
 mod roles;

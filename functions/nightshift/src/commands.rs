@@ -381,45 +381,32 @@ pub async fn dlq(settings: Settings, cmd: DlqCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Subcommand)]
-pub enum BenchCmd {
-    /// Claim throughput and p50/p99 claim latency on the SQLite store.
-    Queue {
-        #[arg(long, default_value_t = 10_000)]
-        items: usize,
-        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 64])]
-        claimers: Vec<usize>,
-    },
-}
-
-pub async fn bench(cmd: BenchCmd) -> anyhow::Result<ExitCode> {
-    match cmd {
-        BenchCmd::Queue { items, claimers } => {
-            let dir = tempfile::tempdir()?;
-            println!(
-                "claims on the SQLite store (WAL), {items} queued jobs, each claimed then completed"
-            );
-            println!(
-                "{:>9} {:>12} {:>10} {:>10} {:>10}",
-                "claimers", "claims/s", "p50 ms", "p99 ms", "max ms"
-            );
-            for c in claimers {
-                let r = nightshift_local::bench::claims(dir.path(), items, c).await?;
-                anyhow::ensure!(
-                    r.left_active == 0 && r.latencies.len() == items,
-                    "bench lost or doubled work"
-                );
-                let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-                println!(
-                    "{:>9} {:>12.0} {:>10.3} {:>10.3} {:>10.3}",
-                    c,
-                    r.claims_per_sec(),
-                    ms(r.percentile(0.50)),
-                    ms(r.percentile(0.99)),
-                    ms(r.percentile(1.0))
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+pub async fn discover(settings: Settings, json: bool) -> anyhow::Result<ExitCode> {
+    if settings.discovery.repos.is_empty() {
+        eprintln!(
+            "error: no repositories to look at: add [[discovery.repos]] entries to nightshift.toml (see README)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let deps = crate::wiring::deps(settings)?;
+    let r = nightshift_roles::discovery::run(&deps).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} repositories, {} findings: {} new tickets, {} already filed, {} root-cause notes",
+            r.repos,
+            r.findings,
+            r.created.len(),
+            r.existing.len(),
+            r.notes.len()
+        );
+        for id in &r.created {
+            println!("  new  {id}");
+        }
+        for e in &r.errors {
+            println!("  could not read: {e}");
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,8 @@
 //! one process on embedded backends; the other commands work on the same data
 //! directory directly, whether or not `up` is running.
 
+mod analysis;
+mod bench;
 mod commands;
 mod up;
 mod wiring;
@@ -53,7 +55,21 @@ enum Command {
     Dlq(commands::DlqCmd),
     /// Benchmarks that print figures.
     #[command(subcommand)]
-    Bench(commands::BenchCmd),
+    Bench(bench::BenchCmd),
+    /// Log mining: templates by count, and per-line clustering.
+    #[command(subcommand)]
+    Logs(analysis::LogsCmd),
+    /// The dependency watchdog.
+    #[command(subcommand)]
+    Deps(analysis::DepsCmd),
+    /// The coverage analyst.
+    #[command(subcommand)]
+    Coverage(analysis::CoverageCmd),
+    /// Run the discovery loop once over the configured repositories.
+    Discover {
+        #[arg(long)]
+        json: bool,
+    },
     /// Run one job to its end (started by the launcher).
     Worker {
         #[arg(long)]
@@ -96,7 +112,11 @@ fn main() -> ExitCode {
             Command::Status { json } => commands::status(settings, json).await,
             Command::Audit(cmd) => commands::audit(settings, cmd).await,
             Command::Dlq(cmd) => commands::dlq(settings, cmd).await,
-            Command::Bench(cmd) => commands::bench(cmd).await,
+            Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Logs(cmd) => analysis::logs_cmd(cmd),
+            Command::Deps(cmd) => Ok(analysis::deps_cmd(cmd)),
+            Command::Coverage(cmd) => analysis::coverage_cmd(cmd, &settings),
+            Command::Discover { json } => commands::discover(settings, json).await,
             Command::Worker { job } => worker::run(settings, &job).await,
             Command::Openapi => {
                 println!(

@@ -9,6 +9,7 @@
 //! - [`advisories`]: dependency findings as findings.
 //! - [`finding`]: what every analyzer reports, with a stable fingerprint.
 
+pub mod advisories;
 pub mod coverage;
 pub mod deps;
 pub mod finding;

@@ -3,8 +3,8 @@
 //! likely an automated fix is. Above the fixability threshold a finding asks for
 //! a fix; below it, for a root-cause note only.
 
-use crate::finding::{fingerprint, Finding, FindingKind};
-use crate::logs::{looks_like_error, LogMiner, MinerConfig};
+use crate::finding::{Finding, FindingKind, fingerprint};
+use crate::logs::{LogMiner, MinerConfig, looks_like_error};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -16,9 +16,12 @@ pub struct RecurringConfig {
     pub fixability_threshold: u8,
 }
 
-static ISO_DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})").expect("valid regex"));
-static SYSLOG_DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{1,2})\b").expect("valid regex"));
+static ISO_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})").expect("valid regex"));
+static SYSLOG_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{1,2})\b")
+        .expect("valid regex")
+});
 static CODE_LOCATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\.(rs|py|js|ts|go|java|rb|kt|cs|c|cc|cpp|php):\d+|panicked at|traceback|exception in thread|\bat [\w$.]+\()")
         .expect("valid regex")
@@ -39,13 +42,18 @@ pub fn day_of(line: &str) -> Option<String> {
     if let Some(c) = ISO_DATE.captures(&head) {
         return Some(format!("{}-{}-{}", &c[1], &c[2], &c[3]));
     }
-    SYSLOG_DATE.captures(&head).map(|c| format!("{} {:0>2}", &c[1], &c[2]))
+    SYSLOG_DATE
+        .captures(&head)
+        .map(|c| format!("{} {:0>2}", &c[1], &c[2]))
 }
 
 /// 0-10: higher when the error points at code (a source location, a panic or an
 /// exception), lower when it is about the environment (network, disk, memory).
 pub fn fixability(template: &str, examples: &[String]) -> u8 {
-    let text = std::iter::once(template).chain(examples.iter().map(String::as_str)).collect::<Vec<_>>().join("\n");
+    let text = std::iter::once(template)
+        .chain(examples.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut score: i32 = 4;
     if CODE_LOCATION.is_match(&text) {
         score += 3;
@@ -71,7 +79,10 @@ fn skeleton(template: &str) -> String {
 }
 
 /// Mines `lines` and reports the recurring errors.
-pub fn recurring_errors<'a>(lines: impl IntoIterator<Item = &'a str>, cfg: &RecurringConfig) -> Vec<Finding> {
+pub fn recurring_errors<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    cfg: &RecurringConfig,
+) -> Vec<Finding> {
     let mut miner = LogMiner::new(MinerConfig::default());
     let mut days: HashMap<usize, HashSet<String>> = HashMap::new();
     let mut dated = false;
@@ -101,9 +112,17 @@ pub fn recurring_errors<'a>(lines: impl IntoIterator<Item = &'a str>, cfg: &Recu
         }
         let score = fixability(&t.text, &t.examples);
         let fix = score >= cfg.fixability_threshold;
-        let kind = if fix { FindingKind::RecurringError } else { FindingKind::RootCauseNote };
+        let kind = if fix {
+            FindingKind::RecurringError
+        } else {
+            FindingKind::RootCauseNote
+        };
         let short: String = t.text.chars().take(100).collect();
-        let when = if dated { format!(" on {n_days} distinct days") } else { String::new() };
+        let when = if dated {
+            format!(" on {n_days} distinct days")
+        } else {
+            String::new()
+        };
         out.push(Finding {
             kind,
             fingerprint: fingerprint(FindingKind::RecurringError, &[&skeleton(&t.text)]),
@@ -126,7 +145,11 @@ pub fn recurring_errors<'a>(lines: impl IntoIterator<Item = &'a str>, cfg: &Recu
             score,
         });
     }
-    out.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+    out.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
     out
 }
 
@@ -135,19 +158,32 @@ mod tests {
     use super::*;
 
     fn cfg() -> RecurringConfig {
-        RecurringConfig { min_count: 3, min_days: 2, fixability_threshold: 5 }
+        RecurringConfig {
+            min_count: 3,
+            min_days: 2,
+            fixability_threshold: 5,
+        }
     }
 
     #[test]
     fn dates_from_line_heads() {
-        assert_eq!(day_of("2026-11-21T10:00:00Z ERROR x").as_deref(), Some("2026-11-21"));
-        assert_eq!(day_of("Jun  9 06:06:20 combo sshd[1]: x").as_deref(), Some("Jun 09"));
+        assert_eq!(
+            day_of("2026-11-21T10:00:00Z ERROR x").as_deref(),
+            Some("2026-11-21")
+        );
+        assert_eq!(
+            day_of("Jun  9 06:06:20 combo sshd[1]: x").as_deref(),
+            Some("Jun 09")
+        );
         assert_eq!(day_of("no date here"), None);
     }
 
     #[test]
     fn code_bugs_score_above_environment_trouble() {
-        let bug = fixability("thread <*> panicked at src/lib.rs:42:5: called `Option::unwrap()` on a `None` value", &[]);
+        let bug = fixability(
+            "thread <*> panicked at src/lib.rs:42:5: called `Option::unwrap()` on a `None` value",
+            &[],
+        );
         let env = fixability("ERROR connection refused by db <*>", &[]);
         assert!(bug >= 7 && env <= 3, "bug {bug}, env {env}");
     }
@@ -157,23 +193,46 @@ mod tests {
         let mut lines = Vec::new();
         for day in ["2026-01-01", "2026-01-02"] {
             for i in 0..2 {
-                lines.push(format!("{day}T00:00:0{i}Z ERROR panicked at src/main.rs:{i}0: index out of bounds"));
+                lines.push(format!(
+                    "{day}T00:00:0{i}Z ERROR panicked at src/main.rs:{i}0: index out of bounds"
+                ));
                 lines.push(format!("{day}T00:00:0{i}Z INFO served request {i}"));
-                lines.push(format!("{day}T00:00:0{i}Z ERROR connection refused by 10.0.0.{i}"));
+                lines.push(format!(
+                    "{day}T00:00:0{i}Z ERROR connection refused by 10.0.0.{i}"
+                ));
             }
         }
         lines.push("2026-01-02T01:00:00Z ERROR disk exploded on node 7".into());
         let found = recurring_errors(lines.iter().map(String::as_str), &cfg());
         assert_eq!(found.len(), 2, "{found:#?}");
         assert_eq!(found[0].kind, FindingKind::RecurringError);
-        assert!(found[0].description.contains("4 lines on 2 distinct days"), "{}", found[0].description);
+        assert!(
+            found[0].description.contains("4 lines on 2 distinct days"),
+            "{}",
+            found[0].description
+        );
         assert_eq!(found[1].kind, FindingKind::RootCauseNote);
         // One day only: not recurring yet.
-        let one_day: Vec<&str> = lines.iter().map(String::as_str).filter(|l| l.starts_with("2026-01-01")).collect();
-        assert!(recurring_errors(one_day.iter().copied(), &RecurringConfig { min_count: 2, ..cfg() }).is_empty());
+        let one_day: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| l.starts_with("2026-01-01"))
+            .collect();
+        assert!(
+            recurring_errors(
+                one_day.iter().copied(),
+                &RecurringConfig {
+                    min_count: 2,
+                    ..cfg()
+                }
+            )
+            .is_empty()
+        );
         // The fingerprint survives more examples of the same error.
         let mut more = lines.clone();
-        more.push("2026-01-03T00:00:00Z ERROR panicked at src/main.rs:77: index out of bounds".into());
+        more.push(
+            "2026-01-03T00:00:00Z ERROR panicked at src/main.rs:77: index out of bounds".into(),
+        );
         let again = recurring_errors(more.iter().map(String::as_str), &cfg());
         assert_eq!(again[0].fingerprint, found[0].fingerprint);
     }

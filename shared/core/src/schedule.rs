@@ -21,6 +21,11 @@ pub const SCHEDULES: &[ScheduleEntry] = &[
         what: "requeue expired leases, release expired locks, fail jobs past their deadline",
     },
     ScheduleEntry {
+        name: "discovery",
+        expression: "cron(0 3 * * ? *)",
+        what: "mine logs, coverage and lock files of the configured repositories for tickets",
+    },
+    ScheduleEntry {
         name: "dispatcher",
         expression: "rate(1 minute)",
         what: "launch ready tickets in priority order under the concurrency cap",

@@ -21,6 +21,7 @@ pub struct Settings {
     pub dispatcher: DispatcherSettings,
     pub queue: QueueSettings,
     pub launcher: LauncherSettings,
+    pub discovery: DiscoverySettings,
 }
 
 impl Default for Settings {
@@ -35,6 +36,7 @@ impl Default for Settings {
             dispatcher: DispatcherSettings::default(),
             queue: QueueSettings::default(),
             launcher: LauncherSettings::default(),
+            discovery: DiscoverySettings::default(),
         }
     }
 }
@@ -151,4 +153,58 @@ pub struct LauncherSettings {
     /// The command that runs one job, `{job_id}` and `{attempt}` filled in. Empty:
     /// this binary's own `worker --job {job_id}`.
     pub command: Vec<String>,
+}
+
+/// What the discovery loop looks at, and when a finding is worth a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscoverySettings {
+    pub repos: Vec<RepoDiscovery>,
+    /// A RustSec advisory-db checkout (`crates/<name>/RUSTSEC-*.md`) and/or OSV
+    /// JSON files, for the dependency watchdog.
+    pub advisory_db: Option<PathBuf>,
+    /// A recurring error needs at least this many occurrences...
+    pub min_error_count: u64,
+    /// ...on at least this many distinct days (when the lines carry dates).
+    pub min_distinct_days: u32,
+    /// Below this fixability score (0-10) a recurring error gets a root-cause
+    /// note; at or above it, a fix ticket.
+    pub fixability_threshold: u8,
+    /// "Write tests" tickets per repository and run, at most.
+    pub coverage_top: usize,
+    /// A file needs at least this many uncovered lines to be worth a ticket.
+    pub coverage_min_uncovered: usize,
+    /// How far back git history counts for churn.
+    pub churn_days: u32,
+}
+
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        Self {
+            repos: Vec::new(),
+            advisory_db: None,
+            min_error_count: 5,
+            min_distinct_days: 2,
+            fixability_threshold: 5,
+            coverage_top: 3,
+            coverage_min_uncovered: 5,
+            churn_days: 90,
+        }
+    }
+}
+
+/// One repository the discovery loop watches. Relative paths are relative to
+/// `path`, the repository's checkout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepoDiscovery {
+    /// The ticket's `context.repo`: `owner/name`.
+    pub repo: String,
+    pub path: Option<PathBuf>,
+    /// Log files to mine.
+    pub logs: Vec<PathBuf>,
+    /// Coverage reports (lcov or Cobertura XML).
+    pub coverage: Vec<PathBuf>,
+    /// Lock files (Cargo.lock, package-lock.json, requirements.txt, poetry.lock).
+    pub lockfiles: Vec<PathBuf>,
 }

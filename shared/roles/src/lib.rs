@@ -6,6 +6,7 @@
 //! - [`intake`]: tickets from the API and the CLI.
 //! - [`triage`]: the PM role; by rules (priority, duplicates) when no LLM is set.
 //! - [`dispatcher`]: ready tickets to jobs, in priority order, under the cap and budget.
+//! - [`discovery`]: analyzer findings to `ready-for-robot` tickets, once each.
 //! - [`jobs`]: what a finished job means for its ticket (the job-events role).
 //! - [`reaper`]: expired leases, expired locks, jobs past their deadline.
 //! - [`consumer`]: the queue loop shared by every queue-driven role.
@@ -16,10 +17,11 @@
 //! - [`config`]: settings from defaults, `nightshift.toml` and `NIGHTSHIFT_*`.
 //!
 //! Still to come, each with its issue: planner and reviewer (governance), the
-//! builder's agent loop (builder), janitor and reporter, and discovery.
+//! builder's agent loop (builder), janitor and reporter.
 
 pub mod config;
 pub mod consumer;
+pub mod discovery;
 pub mod dispatcher;
 pub mod intake;
 pub mod jobs;

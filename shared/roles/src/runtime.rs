@@ -61,6 +61,13 @@ pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<J
                     }
                 })
             },
+            "discovery" => |deps| {
+                Box::pin(async move {
+                    if let Err(e) = crate::discovery::run(&deps).await {
+                        tracing::error!(error = %e, "discovery failed");
+                    }
+                })
+            },
             "dispatcher" => |deps| {
                 Box::pin(async move {
                     if let Err(e) = dispatcher::dispatch(&deps, &owner()).await {

@@ -6,7 +6,11 @@ use super::{CoverageError, FileCoverage};
 use std::collections::BTreeMap;
 
 fn malformed(line: usize, message: impl Into<String>) -> CoverageError {
-    CoverageError::Malformed { format: "lcov", line, message: message.into() }
+    CoverageError::Malformed {
+        format: "lcov",
+        line,
+        message: message.into(),
+    }
 }
 
 pub fn parse_lcov(text: &str) -> Result<Vec<FileCoverage>, CoverageError> {
@@ -17,7 +21,10 @@ pub fn parse_lcov(text: &str) -> Result<Vec<FileCoverage>, CoverageError> {
         let line = raw.trim();
         if let Some(path) = line.strip_prefix("SF:") {
             if current.is_some() {
-                return Err(malformed(n, "SF: before the previous record's end_of_record"));
+                return Err(malformed(
+                    n,
+                    "SF: before the previous record's end_of_record",
+                ));
             }
             current = Some((path.to_string(), BTreeMap::new()));
         } else if let Some(rest) = line.strip_prefix("DA:") {
@@ -29,7 +36,10 @@ pub fn parse_lcov(text: &str) -> Result<Vec<FileCoverage>, CoverageError> {
             // Some tools write hit counts as floats or negative numbers; treat >0 as hit.
             let hits = parts.next().and_then(|s| s.trim().parse::<f64>().ok());
             let (Some(ln), Some(hits)) = (ln, hits) else {
-                return Err(malformed(n, format!("expected DA:<line>,<hits>, got `{line}`")));
+                return Err(malformed(
+                    n,
+                    format!("expected DA:<line>,<hits>, got `{line}`"),
+                ));
             };
             let h = if hits > 0.0 { hits as u64 } else { 0 };
             *lines.entry(ln).or_insert(0) += h;
@@ -48,7 +58,16 @@ pub fn parse_lcov(text: &str) -> Result<Vec<FileCoverage>, CoverageError> {
 }
 
 pub(super) fn to_file(path: String, lines: &BTreeMap<u32, u64>) -> FileCoverage {
-    let uncovered: Vec<u32> = lines.iter().filter(|(_, h)| **h == 0).map(|(l, _)| *l).collect();
+    let uncovered: Vec<u32> = lines
+        .iter()
+        .filter(|(_, h)| **h == 0)
+        .map(|(l, _)| *l)
+        .collect();
     let found = lines.len() as u32;
-    FileCoverage { path, lines_found: found, lines_hit: found - uncovered.len() as u32, uncovered }
+    FileCoverage {
+        path,
+        lines_found: found,
+        lines_hit: found - uncovered.len() as u32,
+        uncovered,
+    }
 }

@@ -12,7 +12,7 @@ mod lcov;
 pub use cobertura::parse_cobertura;
 pub use lcov::parse_lcov;
 
-use crate::finding::{fingerprint, Finding, FindingKind};
+use crate::finding::{Finding, FindingKind, fingerprint};
 use std::collections::HashMap;
 
 /// One source file's line coverage.
@@ -40,7 +40,11 @@ impl FileCoverage {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CoverageError {
     #[error("{format} report, line {line}: {message}")]
-    Malformed { format: &'static str, line: usize, message: String },
+    Malformed {
+        format: &'static str,
+        line: usize,
+        message: String,
+    },
     #[error("not a coverage report: expected lcov (`SF:` records) or Cobertura XML (`<coverage>`)")]
     UnknownFormat,
 }
@@ -97,7 +101,16 @@ pub fn ranges(lines: &[u32]) -> Vec<(u32, u32)> {
 }
 
 pub fn format_ranges(r: &[(u32, u32)]) -> String {
-    r.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(", ")
+    r.iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,10 +128,18 @@ pub fn rank(files: &[FileCoverage], churn: &HashMap<String, u32>) -> Vec<Ranked>
         .filter(|f| !f.uncovered.is_empty())
         .map(|f| {
             let c = churn.get(&f.path).copied().unwrap_or(0);
-            Ranked { file: f.clone(), churn: c, score: f.uncovered.len() as u64 * (1 + u64::from(c)) }
+            Ranked {
+                file: f.clone(),
+                churn: c,
+                score: f.uncovered.len() as u64 * (1 + u64::from(c)),
+            }
         })
         .collect();
-    ranked.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.file.path.cmp(&b.file.path)));
+    ranked.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.file.path.cmp(&b.file.path))
+    });
     ranked
 }
 

@@ -186,11 +186,13 @@ impl Cluster {
                 covered = true;
                 j += 1;
             }
-            if let Some(s) = self.slots.get_mut(j) {
-                if pending && !covered && !s.var_before {
-                    s.var_before = true;
-                    changed = true;
-                }
+            if let Some(s) = self.slots.get_mut(j)
+                && pending
+                && !covered
+                && !s.var_before
+            {
+                s.var_before = true;
+                changed = true;
             }
             pending = false;
             j += 1;

@@ -42,12 +42,12 @@ impl Index {
             .enumerate()
             .filter_map(|(i, s)| Some((i, s.word.as_deref()?)))
         {
-            if let Some(words) = self.postings.get_mut(&(len, i)) {
-                if let Some(list) = words.get_mut(w) {
-                    list.retain(|&x| x != c);
-                    if list.is_empty() {
-                        words.remove(w);
-                    }
+            if let Some(words) = self.postings.get_mut(&(len, i))
+                && let Some(list) = words.get_mut(w)
+            {
+                list.retain(|&x| x != c);
+                if list.is_empty() {
+                    words.remove(w);
                 }
             }
         }

@@ -95,7 +95,8 @@ impl Db {
         tx.commit().map_err(backend("migrate"))?;
         // Checkpoints (copying the WAL back into the database, with an fsync) run
         // on their own thread, so no commit waits for one.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(backend("pragmas"))?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(backend("pragmas"))?;
         let checkpointer = open_conn(&path)?;
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
