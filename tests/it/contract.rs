@@ -54,3 +54,23 @@ mod process_launcher {
 
     nightshift_contract::launcher_contract!(make);
 }
+
+mod file_log_source {
+    use nightshift_contract::{LogSourceFixture, logs::seed};
+    use nightshift_local::FileLogSource;
+    use std::sync::Arc;
+
+    async fn make() -> LogSourceFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = seed().iter().map(|r| format!("{}\n", r.message)).collect();
+        std::fs::write(dir.path().join("app.log"), text).unwrap();
+        let source = FileLogSource::new(Some(dir.path().to_path_buf()));
+        LogSourceFixture {
+            source: Arc::new(source),
+            name: "app.log".into(),
+            guard: Box::new(dir),
+        }
+    }
+
+    nightshift_contract::logs_contract!(make);
+}

@@ -80,7 +80,13 @@ fn repo() -> tempfile::TempDir {
     )
     .unwrap();
     let mut log = String::new();
-    for day in ["2026-11-19", "2026-11-20", "2026-11-21"] {
+    // The last three days: discovery reads a window of recent logs.
+    let today = chrono::Utc::now().date_naive();
+    let days: Vec<String> = (1..=3)
+        .rev()
+        .map(|n| (today - chrono::Duration::days(n)).to_string())
+        .collect();
+    for day in &days {
         for i in 0..3 {
             log.push_str(&format!(
                 "{day}T10:0{i}:00Z INFO request served in {}ms\n",
@@ -94,7 +100,10 @@ fn repo() -> tempfile::TempDir {
             ));
         }
     }
-    log.push_str("2026-11-21T11:00:00Z ERROR once-only failure in the billing job\n");
+    log.push_str(&format!(
+        "{}T11:00:00Z ERROR once-only failure in the billing job\n",
+        days[2]
+    ));
     std::fs::create_dir_all(d.join("logs")).unwrap();
     std::fs::write(d.join("logs/app.log"), log).unwrap();
     dir

@@ -3,7 +3,7 @@
 use nightshift_core::clock::{Clock, ManualClock, SystemClock};
 use nightshift_core::ports::Stores;
 use nightshift_core::settings::Settings;
-use nightshift_local::{Db, ProcessLauncher, SqliteQueue, SqliteStore};
+use nightshift_local::{Db, FileLogSource, ProcessLauncher, SqliteQueue, SqliteStore};
 use nightshift_roles::Deps;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +57,7 @@ pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Se
         stores: backend.stores.clone(),
         queue: backend.queue.clone(),
         launcher: Arc::new(launcher),
+        logs: Arc::new(FileLogSource::new(None)),
         clock,
         settings: Arc::new(settings),
     };

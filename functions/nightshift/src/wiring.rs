@@ -4,7 +4,7 @@ use anyhow::Context;
 use nightshift_core::clock::SystemClock;
 use nightshift_core::ports::Stores;
 use nightshift_core::settings::{LogFormat, Settings};
-use nightshift_local::{Db, ProcessLauncher, SqliteQueue, SqliteStore};
+use nightshift_local::{Db, FileLogSource, ProcessLauncher, SqliteQueue, SqliteStore};
 use nightshift_roles::Deps;
 use std::sync::Arc;
 
@@ -63,6 +63,7 @@ pub fn deps(mut settings: Settings) -> anyhow::Result<Deps> {
         stores: Stores::from_one(Arc::new(SqliteStore::new(db))),
         queue,
         launcher: Arc::new(launcher),
+        logs: Arc::new(FileLogSource::new(None)),
         clock,
         settings: Arc::new(settings),
     })

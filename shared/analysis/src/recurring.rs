@@ -78,20 +78,22 @@ fn skeleton(template: &str) -> String {
         .join(" ")
 }
 
-/// Mines `lines` and reports the recurring errors.
+/// Mines `lines` and reports the recurring errors. Each line may come with the
+/// day it was written (`YYYY-MM-DD`, from the source's timestamp); without one,
+/// the day is read from the line's head where it has a date.
 pub fn recurring_errors<'a>(
-    lines: impl IntoIterator<Item = &'a str>,
+    lines: impl IntoIterator<Item = (Option<String>, &'a str)>,
     cfg: &RecurringConfig,
 ) -> Vec<Finding> {
     let mut miner = LogMiner::new(MinerConfig::default());
     let mut days: HashMap<usize, HashSet<String>> = HashMap::new();
     let mut dated = false;
-    for (n, line) in lines.into_iter().enumerate() {
+    for (n, (day, line)) in lines.into_iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let id = miner.add_at(line, n as i64 + 1);
-        if let Some(d) = day_of(line) {
+        if let Some(d) = day.or_else(|| day_of(line)) {
             dated = true;
             days.entry(id).or_default().insert(d);
         }
@@ -203,7 +205,7 @@ mod tests {
             }
         }
         lines.push("2026-01-02T01:00:00Z ERROR disk exploded on node 7".into());
-        let found = recurring_errors(lines.iter().map(String::as_str), &cfg());
+        let found = recurring_errors(lines.iter().map(|l| (None, l.as_str())), &cfg());
         assert_eq!(found.len(), 2, "{found:#?}");
         assert_eq!(found[0].kind, FindingKind::RecurringError);
         assert!(
@@ -220,7 +222,7 @@ mod tests {
             .collect();
         assert!(
             recurring_errors(
-                one_day.iter().copied(),
+                one_day.iter().map(|l| (None, *l)),
                 &RecurringConfig {
                     min_count: 2,
                     ..cfg()
@@ -233,7 +235,7 @@ mod tests {
         more.push(
             "2026-01-03T00:00:00Z ERROR panicked at src/main.rs:77: index out of bounds".into(),
         );
-        let again = recurring_errors(more.iter().map(String::as_str), &cfg());
+        let again = recurring_errors(more.iter().map(|l| (None, l.as_str())), &cfg());
         assert_eq!(again[0].fingerprint, found[0].fingerprint);
     }
 }

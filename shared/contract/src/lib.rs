@@ -10,6 +10,7 @@
 //! - [`tickets`], [`jobs`], [`approvals`], [`locks`], [`budget`], [`audit`]: the store ports.
 //! - [`queue`]: the queue port.
 //! - [`launcher`]: the job launcher port.
+//! - [`logs`]: the log source port.
 
 pub mod approvals;
 pub mod audit;
@@ -17,11 +18,12 @@ pub mod budget;
 pub mod jobs;
 pub mod launcher;
 pub mod locks;
+pub mod logs;
 pub mod queue;
 pub mod tickets;
 
 use nightshift_core::Timestamp;
-use nightshift_core::ports::{JobLauncher, Queue, Stores};
+use nightshift_core::ports::{JobLauncher, LogSource, Queue, Stores};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -44,6 +46,13 @@ pub const MAX_RECEIVES: u32 = 3;
 /// job id starts with `quick`, which exit 0 at once.
 pub struct LauncherFixture {
     pub launcher: Arc<dyn JobLauncher>,
+    pub guard: Box<dyn Any + Send + Sync>,
+}
+
+/// A log source holding [`logs::seed`] under `name`.
+pub struct LogSourceFixture {
+    pub source: Arc<dyn LogSource>,
+    pub name: String,
     pub guard: Box<dyn Any + Send + Sync>,
 }
 
@@ -125,6 +134,18 @@ macro_rules! launcher_contract {
             launcher::launcher_launch_is_idempotent,
             launcher::launcher_stop_stops,
             launcher::launcher_reports_exit,
+        );
+    };
+}
+
+/// Every log source case, against `$make().await: LogSourceFixture`.
+#[macro_export]
+macro_rules! logs_contract {
+    ($make:path) => {
+        $crate::__cases!($make;
+            logs::logs_fetch_returns_records_in_order,
+            logs::logs_fetch_since_skips_older_records,
+            logs::logs_missing_source_is_not_found,
         );
     };
 }

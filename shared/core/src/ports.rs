@@ -275,6 +275,39 @@ pub trait Secrets: Send + Sync {
     async fn get(&self, name: &str) -> Result<SecretString, SecretError>;
 }
 
+/// One log line as a source gives it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogRecord {
+    /// When it was written, if the source knows (CloudWatch does; a file may not).
+    pub at: Option<Timestamp>,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogSourceError {
+    #[error("log source {source_name} not found")]
+    NotFound { source_name: String },
+    #[error("log source {source_name} could not be read")]
+    Backend {
+        source_name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Where the discovery loop reads logs: files locally, CloudWatch Logs in AWS.
+#[async_trait]
+pub trait LogSource: Send + Sync {
+    /// Records of `source` (a file path, a log group name) written at or after
+    /// `since` (all, if `None`), oldest first, at most `limit`.
+    async fn fetch(
+        &self,
+        source: &str,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<LogRecord>, LogSourceError>;
+}
+
 /// Every store port, as one backend provides them.
 #[derive(Clone)]
 pub struct Stores {

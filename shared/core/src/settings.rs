@@ -176,6 +176,8 @@ pub struct DiscoverySettings {
     pub coverage_min_uncovered: usize,
     /// How far back git history counts for churn.
     pub churn_days: u32,
+    /// How far back logs are read.
+    pub log_window_days: u32,
 }
 
 impl Default for DiscoverySettings {
@@ -189,6 +191,7 @@ impl Default for DiscoverySettings {
             coverage_top: 3,
             coverage_min_uncovered: 5,
             churn_days: 90,
+            log_window_days: 14,
         }
     }
 }
@@ -201,8 +204,9 @@ pub struct RepoDiscovery {
     /// The ticket's `context.repo`: `owner/name`.
     pub repo: String,
     pub path: Option<PathBuf>,
-    /// Log files to mine.
-    pub logs: Vec<PathBuf>,
+    /// Log sources to mine: file paths (relative to `path`) locally, log group
+    /// names in AWS (CloudWatch Logs).
+    pub logs: Vec<String>,
     /// Coverage reports (lcov or Cobertura XML).
     pub coverage: Vec<PathBuf>,
     /// Lock files (Cargo.lock, package-lock.json, requirements.txt, poetry.lock).

@@ -3,13 +3,16 @@
 //! # Layout
 //! - [`sqlite`]: one SQLite file (WAL) behind every store port and the queue port.
 //! - [`launcher`]: jobs as child processes in a sandbox directory.
+//! - [`logs`]: log files as a log source for discovery.
 //! - [`secrets`]: secrets from the environment or files, never logged.
 
 pub mod bench;
 pub mod launcher;
+pub mod logs;
 pub mod secrets;
 pub mod sqlite;
 
 pub use launcher::ProcessLauncher;
+pub use logs::FileLogSource;
 pub use secrets::EnvSecrets;
 pub use sqlite::{Db, SqliteQueue, SqliteStore};

@@ -11,6 +11,7 @@ use crate::transition::apply;
 use crate::{Deps, RoleError, RoleResult, intake};
 use nightshift_analysis::finding::{Finding, FindingKind};
 use nightshift_analysis::{advisories, coverage, deps as depcheck, recurring};
+use nightshift_core::ports::LogRecord;
 use nightshift_core::settings::{DiscoverySettings, RepoDiscovery};
 use nightshift_core::state::{TicketEvent, TicketState};
 use nightshift_core::ticket::{NewTicket, Priority, Source, TicketContext, TicketType};
@@ -37,9 +38,22 @@ pub async fn run(deps: &Deps) -> RoleResult<DiscoveryReport> {
         repos: cfg.repos.len(),
         ..Default::default()
     };
+    let since = deps.now() - chrono::Duration::days(i64::from(cfg.log_window_days));
     for repo in &cfg.repos {
+        let mut records = Vec::new();
+        for source in &repo.logs {
+            let name = resolve(repo, Path::new(source))
+                .to_string_lossy()
+                .into_owned();
+            match deps.logs.fetch(&name, Some(since), MAX_LOG_RECORDS).await {
+                Ok(r) => records.extend(r),
+                Err(e) => report
+                    .errors
+                    .push(format!("{}: log {source}: {e}", repo.repo)),
+            }
+        }
         let (r, c) = (repo.clone(), cfg.clone());
-        let (findings, errors) = tokio::task::spawn_blocking(move || analyze(&r, &c))
+        let (findings, errors) = tokio::task::spawn_blocking(move || analyze(&r, &c, &records))
             .await
             .map_err(|e| {
                 RoleError::Store(nightshift_core::StoreError::backend(
@@ -69,26 +83,33 @@ fn resolve(repo: &RepoDiscovery, p: &Path) -> PathBuf {
     }
 }
 
-/// Reads the repository's logs, coverage reports and lock files (I/O) and runs
-/// the pure analyzers over them. Errors are collected, not fatal.
-pub fn analyze(repo: &RepoDiscovery, cfg: &DiscoverySettings) -> (Vec<Finding>, Vec<String>) {
+/// Log records read per source and run, at most.
+const MAX_LOG_RECORDS: usize = 1_000_000;
+
+/// Runs the pure analyzers over the log `records` (already fetched through the
+/// log source port) and the repository's coverage reports and lock files (read
+/// here). Errors are collected, not fatal.
+pub fn analyze(
+    repo: &RepoDiscovery,
+    cfg: &DiscoverySettings,
+    records: &[LogRecord],
+) -> (Vec<Finding>, Vec<String>) {
     let mut findings = Vec::new();
     let mut errors = Vec::new();
 
-    let mut log_text = String::new();
-    for p in &repo.logs {
-        match std::fs::read(resolve(repo, p)) {
-            Ok(bytes) => log_text.push_str(&String::from_utf8_lossy(&bytes)),
-            Err(e) => errors.push(format!("log {}: {e}", p.display())),
-        }
-    }
-    if !log_text.is_empty() {
+    if !records.is_empty() {
         let rc = recurring::RecurringConfig {
             min_count: cfg.min_error_count,
             min_days: cfg.min_distinct_days,
             fixability_threshold: cfg.fixability_threshold,
         };
-        findings.extend(recurring::recurring_errors(log_text.lines(), &rc));
+        let lines = records.iter().map(|r| {
+            (
+                r.at.map(|t| t.format("%Y-%m-%d").to_string()),
+                r.message.as_str(),
+            )
+        });
+        findings.extend(recurring::recurring_errors(lines, &rc));
     }
 
     let mut files = Vec::new();

@@ -34,7 +34,7 @@ pub mod triage;
 
 use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
-use nightshift_core::ports::{JobLauncher, Queue, Stores};
+use nightshift_core::ports::{JobLauncher, LogSource, Queue, Stores};
 use nightshift_core::settings::Settings;
 use std::sync::Arc;
 
@@ -44,6 +44,8 @@ pub struct Deps {
     pub stores: Stores,
     pub queue: Arc<dyn Queue>,
     pub launcher: Arc<dyn JobLauncher>,
+    /// Where discovery reads logs.
+    pub logs: Arc<dyn LogSource>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
 }
