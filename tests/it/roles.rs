@@ -471,13 +471,7 @@ async fn poison_messages_go_to_the_dead_letter_queue_and_block_nothing() {
     let clock = manual_clock();
     let r = roles_with(clock.clone(), SLEEPER, |_| {});
     let d = &r.deps;
-    let triage_handler = handler(|deps: Deps, body: String| async move {
-        let msg: TicketMessage = consumer::parse(&body)?;
-        triage::triage(&deps, &msg.ticket_id)
-            .await
-            .map(|_| ())
-            .map_err(HandlerError::from)
-    });
+    let triage_handler = nightshift_roles::runtime::triage_handler();
     d.queue
         .send(names::TRIAGE, "{not json", Duration::ZERO)
         .await

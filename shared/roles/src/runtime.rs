@@ -14,6 +14,17 @@ fn owner() -> String {
     format!("local-{}", std::process::id())
 }
 
+/// The triage queue's handler: a `{"ticket_id": ...}` message, triaged by rules.
+pub fn triage_handler() -> consumer::Handler {
+    handler(|deps: Deps, body: String| async move {
+        let msg: TicketMessage = consumer::parse(&body)?;
+        triage::triage(&deps, &msg.ticket_id)
+            .await
+            .map(|_| ())
+            .map_err(HandlerError::from)
+    })
+}
+
 /// Resumes what a previous run left (expired leases, stale locks, unannounced
 /// tickets, launches not made), then starts every loop. Returns the tasks, which
 /// end after `shutdown` once the work in hand is done.
@@ -28,13 +39,6 @@ pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<J
     );
 
     let mut tasks = Vec::new();
-    let triage_handler = handler(|deps: Deps, body: String| async move {
-        let msg: TicketMessage = consumer::parse(&body)?;
-        triage::triage(&deps, &msg.ticket_id)
-            .await
-            .map(|_| ())
-            .map_err(HandlerError::from)
-    });
     let dispatch_handler = handler(|deps: Deps, _body: String| async move {
         dispatcher::dispatch(&deps, &owner())
             .await
@@ -42,7 +46,7 @@ pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<J
             .map_err(HandlerError::from)
     });
     for (queue, h) in [
-        (names::TRIAGE, triage_handler),
+        (names::TRIAGE, triage_handler()),
         (names::DISPATCH, dispatch_handler),
     ] {
         tasks.push(tokio::spawn(consumer::run(

@@ -14,20 +14,12 @@ use serde::Deserialize;
 
 use super::cargo_lock::CRATES_IO_GIT;
 use super::error::DepsError;
-use super::rustsec::split;
+use super::rustsec::{Versions, split};
 
 #[derive(Deserialize)]
 struct FrontMatter {
     #[serde(default)]
     versions: Versions,
-}
-
-#[derive(Deserialize, Default)]
-struct Versions {
-    #[serde(default)]
-    patched: Vec<String>,
-    #[serde(default)]
-    unaffected: Vec<String>,
 }
 
 /// The lock file text for the database at `db_dir` (RustSec layout).

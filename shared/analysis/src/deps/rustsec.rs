@@ -52,11 +52,11 @@ struct Meta {
 }
 
 #[derive(Deserialize, Default)]
-struct Versions {
+pub(super) struct Versions {
     #[serde(default)]
-    patched: Vec<String>,
+    pub(super) patched: Vec<String>,
     #[serde(default)]
-    unaffected: Vec<String>,
+    pub(super) unaffected: Vec<String>,
 }
 
 /// A half-open interval `[lo, hi)` of versions no advisory affects; `None` is
