@@ -19,4 +19,14 @@ if [ ! -d ../shared/data ]; then
     echo "note: ../shared/data is not next to this checkout; tests that need it will say so" >&2
 fi
 
-cargo test --workspace --locked "$@"
+# Run everything, then close with one line that counts every test binary's
+# results (cargo's own last line is the doc tests', often "0 passed").
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
