@@ -68,7 +68,12 @@ pub async fn poll_once(deps: &Deps, queue: &str, handle: &Handler) -> Result<usi
     let batch = deps.queue.receive(queue, 10, visibility).await?;
     let n = batch.len();
     for msg in batch {
-        handle_one(deps, queue, handle, msg).await?;
+        // A failed acknowledgement must not abandon the rest of the batch: the
+        // message comes back after its visibility timeout anyway.
+        let id = msg.id.clone();
+        if let Err(e) = handle_one(deps, queue, handle, msg).await {
+            tracing::warn!(queue, message_id = %id, error = %e, "could not acknowledge a message; it will be delivered again");
+        }
     }
     Ok(n)
 }

@@ -205,3 +205,58 @@ fn from_json<T: serde::de::DeserializeOwned>(
 fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn count(db: &Arc<Db>) -> Vec<i64> {
+        db.read(|c| {
+            let mut st = c.prepare("SELECT x FROM t ORDER BY x").map_err(backend("t"))?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(backend("t"))?;
+            rows.collect::<Result<_, _>>().map_err(backend("t"))
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("t.db")).unwrap();
+        db.write(|c| c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(backend("t"))).await.unwrap();
+        let insert = |x: i64, fail: bool| {
+            let db = db.clone();
+            async move {
+                db.write(move |c| {
+                    c.execute("INSERT INTO t VALUES (?1)", [x]).map_err(backend("t"))?;
+                    if fail {
+                        return Err(StoreError::conflict("t", x.to_string(), "refused"));
+                    }
+                    Ok(())
+                })
+                .await
+            }
+        };
+        // Sent together, so the writer takes them as one batch where it can.
+        let (a, b, c) = tokio::join!(insert(1, false), insert(2, true), insert(3, false));
+        assert!(a.is_ok() && b.unwrap_err().is_conflict() && c.is_ok());
+        assert_eq!(count(&db).await, [1, 3]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_ends_the_transaction_is_refused_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("t.db")).unwrap();
+        db.write(|c| c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(backend("t"))).await.unwrap();
+        let rogue = db
+            .write(|c| {
+                c.execute("INSERT INTO t VALUES (1)", []).map_err(backend("t"))?;
+                c.execute_batch("ROLLBACK").map_err(backend("t"))
+            })
+            .await;
+        assert!(rogue.is_err(), "a write that ends the transaction is not reported as done");
+        db.write(|c| c.execute("INSERT INTO t VALUES (2)", []).map(|_| ()).map_err(backend("t"))).await.unwrap();
+        assert_eq!(count(&db).await, [2]);
+    }
+}

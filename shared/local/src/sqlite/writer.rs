@@ -39,19 +39,22 @@ where
             Err(e) => Err(backend("savepoint")(e)),
             Ok(()) => {
                 let out = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
-                    Err(StoreError::Backend {
-                        message: "a store operation panicked".into(),
-                        source: None,
-                    })
+                    Err(StoreError::Backend { message: "a store operation panicked".into(), source: None })
                 });
-                let end = if out.is_ok() {
-                    "RELEASE op"
+                // Keep the op's writes only if it succeeded and its savepoint ended
+                // cleanly; otherwise undo them, leaving the batch as it was.
+                if out.is_ok() && conn.execute_batch("RELEASE op").is_ok() {
+                    out
                 } else {
-                    "ROLLBACK TO op; RELEASE op"
-                };
-                match conn.execute_batch(end) {
-                    Ok(()) => out,
-                    Err(e) => Err(backend("savepoint end")(e)),
+                    let undo = conn.execute_batch("ROLLBACK TO op; RELEASE op");
+                    match (out, undo) {
+                        (Err(e), _) => Err(e),
+                        (Ok(_), Ok(())) => Err(StoreError::Backend {
+                            message: "could not end the write's savepoint".into(),
+                            source: None,
+                        }),
+                        (Ok(_), Err(e)) => Err(backend("savepoint end")(e)),
+                    }
                 }
             }
         };
@@ -66,7 +69,8 @@ where
                 message: format!("commit failed: {e}"),
                 source: None,
             }),
-            (Some(r), _) => r,
+            (Some(Err(own)), Err(e)) => Err(StoreError::Backend { message: format!("{own}; then {e}"), source: None }),
+            (Some(r), Ok(())) => r,
             (None, Err(e)) => Err(StoreError::Backend {
                 message: format!("transaction failed: {e}"),
                 source: None,
@@ -106,16 +110,35 @@ pub(super) fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Op>>) {
                 Err(_) => break,
             }
         }
+        // A transaction left open by an earlier failure would swallow this batch.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Err(e) => Err(backend("begin")(e)),
             Ok(()) => {
+                let mut aborted = false;
                 for op in batch.iter_mut() {
                     op.run(&conn);
+                    // SQLite rolls a whole transaction back on some errors (disk
+                    // full, I/O), and an op could end it itself: then no write of
+                    // this batch may be reported as done.
+                    if conn.is_autocommit() {
+                        aborted = true;
+                        break;
+                    }
                 }
-                conn.execute_batch("COMMIT").map_err(|e| {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    backend("commit")(e)
-                })
+                if aborted {
+                    Err(StoreError::Backend {
+                        message: "the transaction was aborted; no write of this batch was kept".into(),
+                        source: None,
+                    })
+                } else {
+                    conn.execute_batch("COMMIT").map_err(|e| {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        backend("commit")(e)
+                    })
+                }
             }
         };
         for op in batch {
