@@ -65,14 +65,27 @@ async fn the_same_id_twice_stores_one_ticket() {
     let mut t = standard_ticket();
     t["id"] = json!("gh-acme-api-17");
     let (s1, b1) = app.post_raw("/tickets", t.to_string()).await;
-    t["title"] = json!("something else");
     let (s2, b2) = app.post_raw("/tickets", t.to_string()).await;
-    assert_eq!((s1, s2), (201, 200));
-    assert_eq!(b1["id"], b2["id"]);
+    assert_eq!((s1, s2), (201, 200), "a retry gets the stored ticket");
     assert_eq!(
-        b2["title"], "Login crashes on an empty password",
-        "the first submission stands"
+        (&b1["id"], &b1["created_at"]),
+        (&b2["id"], &b2["created_at"])
     );
+    t["title"] = json!("something else");
+    let (s3, b3) = app.post_raw("/tickets", t.to_string()).await;
+    assert_eq!(s3, 409, "other content under a taken id is refused: {b3}");
+    assert!(b3["error"].as_str().unwrap().contains("gh-acme-api-17"));
+    t["id"] = json!("d_0123456789abcdef");
+    let (s4, b4) = app.post_raw("/tickets", t.to_string()).await;
+    assert_eq!(
+        (s4, b4["field"].as_str()),
+        (400, Some("id")),
+        "discovery's ids are reserved"
+    );
+    t["id"] = json!("x-1");
+    t["source"] = json!("discovery");
+    let (s5, b5) = app.post_raw("/tickets", t.to_string()).await;
+    assert_eq!((s5, b5["field"].as_str()), (400, Some("source")), "{b5}");
     let (_, list) = app.get("/tickets").await;
     assert_eq!(list["tickets"].as_array().unwrap().len(), 1);
     app.stop().await;

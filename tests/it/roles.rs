@@ -542,3 +542,45 @@ async fn poison_messages_go_to_the_dead_letter_queue_and_block_nothing() {
         dead[0].reason
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_dies_before_claiming_fails_its_job_and_ticket_at_the_next_reap() {
+    let clock = manual_clock();
+    let r = roles_with(clock.clone(), "exit 3", |_| {});
+    let d = &r.deps;
+    let t = ready_ticket(d, "doomed", Priority::Medium).await;
+    let jid = dispatcher::dispatch(d, "test")
+        .await
+        .unwrap()
+        .launched
+        .remove(0);
+    let handle = d
+        .stores
+        .jobs
+        .get_job(&jid)
+        .await
+        .unwrap()
+        .launch_handle
+        .unwrap();
+    eventually("the worker exits", || async {
+        d.launcher.status(&handle).await.unwrap() == LaunchState::Exited { code: 3 }
+    })
+    .await;
+    assert!(
+        reaper::reap(d).await.unwrap().failed.is_empty(),
+        "a fresh launch gets its grace"
+    );
+    clock.advance(chrono::Duration::seconds(121));
+    assert_eq!(reaper::reap(d).await.unwrap().failed, vec![jid.clone()]);
+    let t = d.stores.tickets.get_ticket(&t.id).await.unwrap();
+    assert_eq!(t.state, TicketState::Failed);
+    assert!(
+        t.state_reason
+            .as_deref()
+            .unwrap()
+            .contains("exited with status 3 before claiming"),
+        "{:?}",
+        t.state_reason
+    );
+    assert_eq!(d.stores.budget.account(&t.id).await.unwrap().reserved, 0);
+}

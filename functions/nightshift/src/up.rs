@@ -17,13 +17,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let tasks = start(&deps, listener, shutdown.clone()).await?;
     wait_for_signal().await;
-    eprintln!("stopping: finishing the work in hand...");
+    eprintln!("stopping: finishing the work in hand (Ctrl-C again to stop at once)...");
     shutdown.cancel();
-    for t in tasks {
-        let _ = t.await;
+    let drain = async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
+    tokio::select! {
+        _ = drain => {
+            eprintln!("stopped cleanly");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ = wait_for_signal() => {
+            // Whatever was in hand is redelivered after its visibility timeout.
+            eprintln!("stopped at once; unfinished messages will be delivered again");
+            Ok(ExitCode::from(130))
+        }
     }
-    eprintln!("stopped cleanly");
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Starts the role loops and the API on `listener`; returns the tasks to await

@@ -20,7 +20,7 @@ pub enum StoreError {
     },
 
     /// A record with this id exists already with different content.
-    #[error("{kind} {id} already exists")]
+    #[error("{kind} {id} already exists with other content; choose another id")]
     AlreadyExists { kind: &'static str, id: String },
 
     /// A budget reservation would exceed the ticket's limit. Fail closed.

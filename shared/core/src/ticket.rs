@@ -302,9 +302,12 @@ impl NewTicket {
             }
         }
         if let Some(b) = self.budget
-            && b.limit_tokens == 0
+            && (b.limit_tokens == 0 || b.limit_tokens > i64::MAX as u64)
         {
-            return Err(InputError::new("budget.limit_tokens", "must be above 0"));
+            return Err(InputError::new(
+                "budget.limit_tokens",
+                format!("must be between 1 and {}", i64::MAX),
+            ));
         }
         Ok(())
     }

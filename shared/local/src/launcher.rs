@@ -197,7 +197,19 @@ impl JobLauncher for ProcessLauncher {
         }
         match read_trimmed(&dir.join("pid")) {
             None => Ok(LaunchState::Unknown),
-            Some(p) if p.is_empty() => Ok(LaunchState::Pending),
+            // An empty pid file: the launch is in progress, or the launcher died
+            // between claiming the launch and starting the child.
+            Some(p) if p.is_empty() => {
+                let age = std::fs::metadata(dir.join("pid"))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok());
+                Ok(if age.is_some_and(|a| a > Duration::from_secs(30)) {
+                    LaunchState::Unknown
+                } else {
+                    LaunchState::Pending
+                })
+            }
             Some(p) => match p.parse::<i32>() {
                 Ok(pid) if pid_alive(pid) => Ok(LaunchState::Running),
                 // Gone without a recorded exit: the launching process died first.

@@ -2,14 +2,16 @@
 //! account, and a message to triage. Submitting the same id twice is harmless.
 
 use crate::{Deps, RoleResult, TicketMessage};
+use nightshift_core::StoreError;
 use nightshift_core::audit::NewAuditEvent;
 use nightshift_core::queue::names;
 use nightshift_core::state::TicketState;
-use nightshift_core::ticket::{NewTicket, Source, Ticket};
+use nightshift_core::ticket::{InputError, NewTicket, Source, Ticket};
 use std::time::Duration;
 
 /// Stores `input` (already parsed and validated) and hands it to triage.
-/// Returns the ticket and whether it was new.
+/// Returns the ticket and whether it was new. The same id submitted again with
+/// the same content returns the stored ticket; with other content, `AlreadyExists`.
 pub async fn submit(
     deps: &Deps,
     input: NewTicket,
@@ -17,6 +19,31 @@ pub async fn submit(
     actor: &str,
 ) -> RoleResult<(Ticket, bool)> {
     input.validate()?;
+    if matches!(source, Source::Api | Source::Cli) {
+        // People submit as api or cli; GitHub, discovery and janitor tickets are
+        // made by Nightshift itself, and their ids are derived, not chosen.
+        if let Some(claimed) = input
+            .source
+            .filter(|s| !matches!(s, Source::Api | Source::Cli))
+        {
+            let name = serde_json::to_value(claimed)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(InputError::new(
+                "source",
+                format!("`{name}` tickets are made by Nightshift itself; leave source out, or use api or cli"),
+            )
+            .into());
+        }
+        if input.id.as_deref().is_some_and(|id| id.starts_with("d_")) {
+            return Err(InputError::new(
+                "id",
+                "ids starting with `d_` are reserved for discovery's tickets",
+            )
+            .into());
+        }
+    }
     let id = input
         .id
         .clone()
@@ -33,6 +60,14 @@ pub async fn submit(
         "repo": ticket.context.repo,
     }));
     let (stored, created) = deps.stores.tickets.create_ticket(&ticket, event).await?;
+    if !created && stored.fingerprint != ticket.fingerprint {
+        // The same id with other content is a different ticket, not a retry.
+        return Err(StoreError::AlreadyExists {
+            kind: "ticket",
+            id: stored.id,
+        }
+        .into());
+    }
     deps.stores
         .budget
         .open_account(&stored.id, stored.budget.limit_tokens)

@@ -1,12 +1,13 @@
-//! The reaper, every five minutes: requeues jobs whose worker lost its lease,
-//! fails jobs past their deadline (stopping their process), and clears expired
-//! locks, and re-announces tickets stuck in `new`. Expiry is checked in each
+//! The reaper, every five minutes: requeues jobs whose worker lost its lease
+//! (stopping the old process), fails jobs past their deadline and jobs whose
+//! worker died before claiming them, settles tickets whose job ended unsettled,
+//! clears expired locks, and re-announces tickets stuck in `new`. Expiry is checked in each
 //! write's condition; this is clean-up.
 
 use crate::{Deps, RoleResult, TicketMessage};
 use nightshift_core::audit::NewAuditEvent;
-use nightshift_core::job::{Job, Reaped};
-use nightshift_core::ports::TicketFilter;
+use nightshift_core::job::{Job, JobOutcome, JobState, Reaped};
+use nightshift_core::ports::{JobFilter, LaunchState, TicketFilter};
 use nightshift_core::queue::names;
 use nightshift_core::state::TicketState;
 use std::time::Duration;
@@ -31,34 +32,54 @@ fn job_event(action: &str, job: &Job) -> NewAuditEvent {
     }
 }
 
+async fn stop(deps: &Deps, job: &Job, reason: &str) {
+    if let Some(handle) = &job.launch_handle
+        && let Err(e) = deps.launcher.stop(handle, reason).await
+    {
+        tracing::warn!(job_id = %job.id, error = %e, "could not stop the job's process");
+    }
+}
+
+/// Records a finished job and settles its ticket and budget. Errors are logged,
+/// not returned: one job must not keep the others from being handled, and the
+/// sweep in [`reap`] settles this one on the next run.
+async fn settle(deps: &Deps, action: &str, job: &Job, report: &mut ReapReport) {
+    let now = deps.now();
+    if let Err(e) = deps.stores.audit.append(job_event(action, job), now).await {
+        tracing::warn!(job_id = %job.id, error = %e, "could not audit the reaped job");
+    }
+    if let Err(e) = crate::jobs::on_job_finished(deps, job).await {
+        tracing::warn!(job_id = %job.id, error = %e, "could not settle the reaped job; the next run will");
+    }
+    report.failed.push(job.id.clone());
+}
+
 pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
     let now = deps.now();
     let mut report = ReapReport::default();
     for reaped in deps.stores.jobs.reap_jobs(now).await? {
         match reaped {
             Reaped::Requeued { job } => {
-                deps.stores
+                // The old attempt's process may still be alive: it must not work on.
+                stop(deps, &job, "its lease expired; the job was requeued").await;
+                if let Err(e) = deps
+                    .stores
                     .audit
                     .append(job_event("job_requeued", &job), now)
-                    .await?;
+                    .await
+                {
+                    tracing::warn!(job_id = %job.id, error = %e, "could not audit the requeue");
+                }
                 report.requeued.push(job.id);
             }
             Reaped::Failed { job } => {
-                if let Some(handle) = &job.launch_handle {
-                    let reason = job.reason.as_deref().unwrap_or("reaped");
-                    if let Err(e) = deps.launcher.stop(handle, reason).await {
-                        tracing::warn!(job_id = %job.id, error = %e, "could not stop the job's process");
-                    }
-                }
-                deps.stores
-                    .audit
-                    .append(job_event("job_failed", &job), now)
-                    .await?;
-                crate::jobs::on_job_finished(deps, &job).await?;
-                report.failed.push(job.id);
+                stop(deps, &job, job.reason.as_deref().unwrap_or("reaped")).await;
+                settle(deps, "job_failed", &job, &mut report).await;
             }
         }
     }
+    sweep_launches(deps, &mut report).await?;
+    sweep_building(deps).await?;
     for lock in deps.stores.locks.release_expired(now).await? {
         let ev = NewAuditEvent::new("reaper", "lock_expired").detail(serde_json::json!({
             "lock": lock.name, "owner": lock.owner, "expired_at": lock.expires_at,
@@ -92,4 +113,89 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         );
     }
     Ok(report)
+}
+
+/// Queued jobs whose launched process ended (or vanished) without claiming the
+/// job would wait for their deadline; fail them now, saying why.
+async fn sweep_launches(deps: &Deps, report: &mut ReapReport) -> RoleResult<()> {
+    let grace = chrono::Duration::seconds(deps.settings.dispatcher.job_lease_secs as i64);
+    let queued = deps
+        .stores
+        .jobs
+        .list_jobs(&JobFilter {
+            states: vec![JobState::Queued],
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await?;
+    for job in queued {
+        let (Some(handle), false) = (&job.launch_handle, job.needs_launch()) else {
+            continue;
+        };
+        if deps.now() - job.updated_at < grace {
+            continue;
+        }
+        let why = match deps.launcher.status(handle).await {
+            Ok(LaunchState::Exited { code }) => {
+                format!("its worker exited with status {code} before claiming it")
+            }
+            Ok(LaunchState::Stopped { reason }) => {
+                format!("its worker was stopped before claiming it: {reason}")
+            }
+            Ok(LaunchState::Unknown) => "its worker vanished before claiming it".to_string(),
+            Ok(LaunchState::Pending | LaunchState::Running) => continue,
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, error = %e, "could not ask the launcher about the job");
+                continue;
+            }
+        };
+        let outcome = JobOutcome {
+            state: JobState::Failed,
+            reason: Some(format!("{why} (launch {handle})")),
+            tokens_used: 0,
+        };
+        match deps
+            .stores
+            .jobs
+            .finish_job(&job.id, &outcome, deps.now())
+            .await
+        {
+            Ok(failed) => settle(deps, "job_failed", &failed, report).await,
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A `building` ticket whose current job finished but whose ticket was never
+/// settled (the process settling it died) is settled now. Idempotent.
+async fn sweep_building(deps: &Deps) -> RoleResult<()> {
+    let building = deps
+        .stores
+        .tickets
+        .list_tickets(&TicketFilter {
+            state: Some(TicketState::Building),
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await?;
+    for t in building {
+        match deps
+            .stores
+            .jobs
+            .get_job(&crate::dispatcher::job_id(&t, t.build_rounds))
+            .await
+        {
+            Ok(job) if job.state.is_finished() => {
+                if let Err(e) = crate::jobs::on_job_finished(deps, &job).await {
+                    tracing::warn!(job_id = %job.id, error = %e, "could not settle a finished job");
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

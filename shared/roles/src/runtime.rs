@@ -10,8 +10,14 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// A lock owner per dispatch pass: two passes in one process (the queue and the
+/// schedule) must exclude each other as two processes do.
 fn owner() -> String {
-    format!("local-{}", std::process::id())
+    format!(
+        "local-{}-{}",
+        std::process::id(),
+        nightshift_core::new_id("pass")
+    )
 }
 
 /// The triage queue's handler: a `{"ticket_id": ...}` message, triaged by rules.

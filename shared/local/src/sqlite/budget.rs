@@ -120,15 +120,22 @@ impl BudgetLedger for SqliteStore {
         let (tid, rid) = (ticket_id.to_string(), reservation_id.to_string());
         self.db
             .write(move |tx| {
+                // The same id again: a held reservation is answered as it is; a
+                // released one is held again (if the budget allows); a committed
+                // one is spent and cannot be reserved again.
                 match reservation(tx, &rid) {
-                    Ok(existing) if existing.ticket_id == tid => return Ok(existing),
-                    Ok(existing) => {
+                    Ok(existing) if existing.ticket_id != tid => {
                         return Err(StoreError::conflict(
                             "budget reservation",
                             &rid,
                             format!("belongs to ticket {}", existing.ticket_id),
                         ))
                     }
+                    Ok(existing) if existing.state == ReservationState::Held => return Ok(existing),
+                    Ok(existing) if existing.state == ReservationState::Committed => {
+                        return Err(StoreError::conflict("budget reservation", &rid, "was committed; reserve under a new id"))
+                    }
+                    Ok(_) => {}
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e),
                 }
@@ -149,7 +156,8 @@ impl BudgetLedger for SqliteStore {
                     });
                 }
                 tx.execute(
-                    "INSERT INTO budget_reservations (id, ticket_id, amount, state, created_ms) VALUES (?1, ?2, ?3, 'held', ?4)",
+                    "INSERT INTO budget_reservations (id, ticket_id, amount, state, created_ms) VALUES (?1, ?2, ?3, 'held', ?4)
+                     ON CONFLICT(id) DO UPDATE SET amount = excluded.amount, state = 'held', actual = NULL, created_ms = excluded.created_ms",
                     params![rid, tid, amount as i64, millis(now)],
                 )
                 .map_err(backend("budget reserve"))?;

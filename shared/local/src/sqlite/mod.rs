@@ -212,7 +212,9 @@ mod tests {
 
     async fn count(db: &Arc<Db>) -> Vec<i64> {
         db.read(|c| {
-            let mut st = c.prepare("SELECT x FROM t ORDER BY x").map_err(backend("t"))?;
+            let mut st = c
+                .prepare("SELECT x FROM t ORDER BY x")
+                .map_err(backend("t"))?;
             let rows = st.query_map([], |r| r.get(0)).map_err(backend("t"))?;
             rows.collect::<Result<_, _>>().map_err(backend("t"))
         })
@@ -224,12 +226,18 @@ mod tests {
     async fn a_failed_write_rolls_back_alone() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path().join("t.db")).unwrap();
-        db.write(|c| c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(backend("t"))).await.unwrap();
+        db.write(|c| {
+            c.execute_batch("CREATE TABLE t (x INTEGER)")
+                .map_err(backend("t"))
+        })
+        .await
+        .unwrap();
         let insert = |x: i64, fail: bool| {
             let db = db.clone();
             async move {
                 db.write(move |c| {
-                    c.execute("INSERT INTO t VALUES (?1)", [x]).map_err(backend("t"))?;
+                    c.execute("INSERT INTO t VALUES (?1)", [x])
+                        .map_err(backend("t"))?;
                     if fail {
                         return Err(StoreError::conflict("t", x.to_string(), "refused"));
                     }
@@ -248,15 +256,30 @@ mod tests {
     async fn a_write_that_ends_the_transaction_is_refused_and_the_writer_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path().join("t.db")).unwrap();
-        db.write(|c| c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(backend("t"))).await.unwrap();
+        db.write(|c| {
+            c.execute_batch("CREATE TABLE t (x INTEGER)")
+                .map_err(backend("t"))
+        })
+        .await
+        .unwrap();
         let rogue = db
             .write(|c| {
-                c.execute("INSERT INTO t VALUES (1)", []).map_err(backend("t"))?;
+                c.execute("INSERT INTO t VALUES (1)", [])
+                    .map_err(backend("t"))?;
                 c.execute_batch("ROLLBACK").map_err(backend("t"))
             })
             .await;
-        assert!(rogue.is_err(), "a write that ends the transaction is not reported as done");
-        db.write(|c| c.execute("INSERT INTO t VALUES (2)", []).map(|_| ()).map_err(backend("t"))).await.unwrap();
+        assert!(
+            rogue.is_err(),
+            "a write that ends the transaction is not reported as done"
+        );
+        db.write(|c| {
+            c.execute("INSERT INTO t VALUES (2)", [])
+                .map(|_| ())
+                .map_err(backend("t"))
+        })
+        .await
+        .unwrap();
         assert_eq!(count(&db).await, [2]);
     }
 }

@@ -39,7 +39,10 @@ where
             Err(e) => Err(backend("savepoint")(e)),
             Ok(()) => {
                 let out = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
-                    Err(StoreError::Backend { message: "a store operation panicked".into(), source: None })
+                    Err(StoreError::Backend {
+                        message: "a store operation panicked".into(),
+                        source: None,
+                    })
                 });
                 // Keep the op's writes only if it succeeded and its savepoint ended
                 // cleanly; otherwise undo them, leaving the batch as it was.
@@ -69,7 +72,10 @@ where
                 message: format!("commit failed: {e}"),
                 source: None,
             }),
-            (Some(Err(own)), Err(e)) => Err(StoreError::Backend { message: format!("{own}; then {e}"), source: None }),
+            (Some(Err(own)), Err(e)) => Err(StoreError::Backend {
+                message: format!("{own}; then {e}"),
+                source: None,
+            }),
             (Some(r), Ok(())) => r,
             (None, Err(e)) => Err(StoreError::Backend {
                 message: format!("transaction failed: {e}"),
@@ -130,7 +136,8 @@ pub(super) fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Op>>) {
                 }
                 if aborted {
                     Err(StoreError::Backend {
-                        message: "the transaction was aborted; no write of this batch was kept".into(),
+                        message: "the transaction was aborted; no write of this batch was kept"
+                            .into(),
                         source: None,
                     })
                 } else {
