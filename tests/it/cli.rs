@@ -45,6 +45,11 @@ fn ticket_add_names_the_bad_field_and_stores_nothing() {
     let cases: Vec<(Vec<&str>, Vec<u8>, &str)> = vec![
         (
             vec!["--json", "-"],
+            br#"{"type":"bug","source":"github","context":{"repo":"a"},"acceptance_criteria":["x"]}"#.to_vec(),
+            "source: `github` tickets are made by Nightshift",
+        ),
+        (
+            vec!["--json", "-"],
             br#"{"context":{"repo":"a"},"acceptance_criteria":["x"]}"#.to_vec(),
             "type: missing field `type`",
         ),

@@ -73,6 +73,20 @@ pub struct AddArgs {
     print_json: bool,
 }
 
+/// Ticket text is untrusted: control characters (terminal escapes) never reach
+/// the operator's terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// An input error for the user: printed as `error: <field>: <message>`, exit 2.
 fn usage(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("error: {e}");
@@ -140,9 +154,17 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                     Err(e) => return usage(e),
                 },
             };
-            let source = input.source.unwrap_or(Source::Cli);
             let (t, created) =
-                nightshift_roles::intake::submit(&deps, input, source, "cli").await?;
+                match nightshift_roles::intake::submit(&deps, input, Source::Cli, "cli").await {
+                    Ok(r) => r,
+                    Err(nightshift_roles::RoleError::Input(e)) => return usage(e),
+                    Err(nightshift_roles::RoleError::Store(
+                        e @ nightshift_core::StoreError::AlreadyExists { .. },
+                    )) => {
+                        return usage(e);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
             if a.print_json {
                 println!("{}", serde_json::to_string_pretty(&t)?);
             } else {
@@ -152,7 +174,7 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                     t.id,
                     t.state,
                     t.priority.as_str(),
-                    t.title
+                    clean(&t.title)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -191,8 +213,8 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                         t.state.as_str(),
                         t.kind.as_str(),
                         t.priority.as_str(),
-                        t.context.repo,
-                        t.title
+                        clean(&t.context.repo),
+                        clean(&t.title)
                     );
                 }
             }
@@ -209,13 +231,13 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                 return Ok(ExitCode::SUCCESS);
             }
             let t = &d.ticket;
-            println!("{}  {}\n", t.id, t.title);
+            println!("{}  {}\n", t.id, clean(&t.title));
             println!(
                 "  state      {}{}",
                 t.state,
                 t.state_reason
                     .as_deref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", clean(r)))
                     .unwrap_or_default()
             );
             println!(
@@ -224,12 +246,12 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
                 t.priority.as_str(),
                 t.source
             );
-            println!("  repo       {}", t.context.repo);
+            println!("  repo       {}", clean(&t.context.repo));
             for f in &t.context.filepaths {
-                println!("  file       {f}");
+                println!("  file       {}", clean(f));
             }
             for c in &t.acceptance_criteria {
-                println!("  criterion  {c}");
+                println!("  criterion  {}", clean(c));
             }
             if let Some(b) = &d.budget {
                 println!(
@@ -367,8 +389,8 @@ pub async fn dlq(settings: Settings, cmd: DlqCmd) -> anyhow::Result<ExitCode> {
                         d.id,
                         d.dead_at.to_rfc3339(),
                         d.receive_count,
-                        d.reason,
-                        d.body
+                        clean(&d.reason),
+                        clean(&d.body)
                     );
                 }
             }

@@ -159,20 +159,22 @@ async fn start(deps: &Deps, ticket: &Ticket, report: &mut DispatchReport) -> Rol
         }
         Err(e) => return Err(e),
     };
-    let job = create_job(deps, &moved, round).await?;
+    // Review feedback is answered on the same branch; anything else (a first
+    // build, a retry after a failure) builds afresh.
+    let kind = if ticket.state == TicketState::ChangesRequested {
+        JobKind::AddressReview
+    } else {
+        JobKind::Build
+    };
+    let job = create_job(deps, &moved, round, kind).await?;
     launch(deps, &job).await?;
     report.launched.push(job.id);
     Ok(())
 }
 
-async fn create_job(deps: &Deps, ticket: &Ticket, round: u32) -> RoleResult<Job> {
+async fn create_job(deps: &Deps, ticket: &Ticket, round: u32, kind: JobKind) -> RoleResult<Job> {
     let now = deps.now();
     let d = &deps.settings.dispatcher;
-    let kind = if round > 1 {
-        JobKind::AddressReview
-    } else {
-        JobKind::Build
-    };
     let deadline = now + chrono::Duration::seconds(d.job_deadline_secs as i64);
     let job = Job::new(
         job_id(ticket, round),
@@ -238,7 +240,8 @@ async fn repair_building(deps: &Deps, report: &mut DispatchReport) -> RoleResult
         match deps.stores.jobs.get_job(&jid).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {
-                let job = create_job(deps, &t, t.build_rounds).await?;
+                // The state it left is not known here; a fresh build is the safe reading.
+                let job = create_job(deps, &t, t.build_rounds, JobKind::Build).await?;
                 launch(deps, &job).await?;
                 report.relaunched.push(job.id);
             }
