@@ -6,6 +6,7 @@
 //! - [`ticket`]: the standard ticket interface and its validation.
 //! - [`state`]: the ticket state machine, one table of legal transitions.
 //! - [`job`], [`approval`], [`lock`], [`budget`], [`audit`]: the other records.
+//! - [`llm`]: the LLM port (chat with tools) and its errors.
 //! - [`ports`]: one small async trait per capability, passed as `Arc<dyn ...>`.
 //! - [`schedule`]: EventBridge-style schedule expressions and the schedule list.
 //! - [`settings`]: typed settings (defaults; loading lives at the edges).
@@ -17,6 +18,7 @@ pub mod budget;
 pub mod clock;
 pub mod error;
 pub mod job;
+pub mod llm;
 pub mod lock;
 pub mod ports;
 pub mod queue;
