@@ -2,8 +2,10 @@
 //! tools the agent uses inside its sandbox, and (to come) the agent loop itself.
 //!
 //! # Layout
+//! - [`budget`]: every call reserves from the ticket's budget first (fail closed).
 //! - [`llm`]: OpenAI-compatible and Anthropic adapters, retries, routing and fallback.
 //! - [`tools`]: read, write, edit, list, grep, run, run_tests, confined to a workspace.
 
+pub mod budget;
 pub mod llm;
 pub mod tools;
