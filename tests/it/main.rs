@@ -1,6 +1,7 @@
 //! The integration test binary: contract suites against the embedded adapters,
 //! the roles end to end, the HTTP API on a real port, and the CLI as a process.
 
+mod agent;
 mod api;
 mod cli;
 mod concurrency;

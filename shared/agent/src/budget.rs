@@ -3,10 +3,10 @@
 //! reservation with the real usage after. When the reservation fails, the call
 //! is not made.
 
+use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
 use nightshift_core::llm::{ChatRequest, ChatResponse, LlmError, LlmProvider};
 use nightshift_core::ports::BudgetLedger;
-use nightshift_core::StoreError;
 use std::sync::Arc;
 
 /// An LLM provider that spends from one ticket's budget.
@@ -19,8 +19,18 @@ pub struct Budgeted {
 }
 
 impl Budgeted {
-    pub fn new(inner: Arc<dyn LlmProvider>, ledger: Arc<dyn BudgetLedger>, clock: Arc<dyn Clock>, ticket_id: &str) -> Self {
-        Self { inner, ledger, clock, ticket_id: ticket_id.to_string() }
+    pub fn new(
+        inner: Arc<dyn LlmProvider>,
+        ledger: Arc<dyn BudgetLedger>,
+        clock: Arc<dyn Clock>,
+        ticket_id: &str,
+    ) -> Self {
+        Self {
+            inner,
+            ledger,
+            clock,
+            ticket_id: ticket_id.to_string(),
+        }
     }
 
     /// Reserves, calls, settles. The reservation id is fresh per call, so a
@@ -28,10 +38,18 @@ impl Budgeted {
     pub async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let asked = req.estimated_tokens();
         let rid = nightshift_core::new_id(&format!("llm-{}", self.ticket_id));
-        match self.ledger.reserve(&self.ticket_id, &rid, asked, self.clock.now()).await {
+        match self
+            .ledger
+            .reserve(&self.ticket_id, &rid, asked, self.clock.now())
+            .await
+        {
             Ok(_) => {}
             Err(StoreError::BudgetExhausted { available, .. }) => {
-                return Err(LlmError::BudgetExhausted { ticket_id: self.ticket_id.clone(), asked, available });
+                return Err(LlmError::BudgetExhausted {
+                    ticket_id: self.ticket_id.clone(),
+                    asked,
+                    available,
+                });
             }
             Err(e) => {
                 // Fail closed: without a reservation there is no call.
