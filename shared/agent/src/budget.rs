@@ -3,6 +3,7 @@
 //! reservation with the real usage after. When the reservation fails, the call
 //! is not made.
 
+use async_trait::async_trait;
 use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
 use nightshift_core::llm::{ChatRequest, ChatResponse, LlmError, LlmProvider};
@@ -74,5 +75,15 @@ impl Budgeted {
                 Err(err)
             }
         }
+    }
+}
+
+#[async_trait]
+impl LlmProvider for Budgeted {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        Budgeted::chat(self, req).await
     }
 }

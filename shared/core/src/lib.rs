@@ -6,6 +6,7 @@
 //! - [`ticket`]: the standard ticket interface and its validation.
 //! - [`state`]: the ticket state machine, one table of legal transitions.
 //! - [`job`], [`approval`], [`lock`], [`budget`], [`audit`]: the other records.
+//! - [`forge`]: the forge port (repositories and pull requests).
 //! - [`llm`]: the LLM port (chat with tools) and its errors.
 //! - [`ports`]: one small async trait per capability, passed as `Arc<dyn ...>`.
 //! - [`schedule`]: EventBridge-style schedule expressions and the schedule list.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod budget;
 pub mod clock;
 pub mod error;
+pub mod forge;
 pub mod job;
 pub mod llm;
 pub mod lock;
