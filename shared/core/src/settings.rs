@@ -2,6 +2,8 @@
 //! then `NIGHTSHIFT_*` environment variables, `__` between levels) happens at the
 //! edge, in the roles crate's `config` module; this is only the shape.
 
+pub mod llm;
+
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,6 +24,8 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub launcher: LauncherSettings,
     pub discovery: DiscoverySettings,
+    /// LLM providers and per-role routes; empty, the deterministic parts run alone.
+    pub llm: llm::LlmSettings,
 }
 
 impl Default for Settings {
@@ -37,6 +41,7 @@ impl Default for Settings {
             queue: QueueSettings::default(),
             launcher: LauncherSettings::default(),
             discovery: DiscoverySettings::default(),
+            llm: llm::LlmSettings::default(),
         }
     }
 }

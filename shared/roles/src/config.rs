@@ -69,6 +69,30 @@ mod tests {
     }
 
     #[test]
+    fn loads_the_llm_table() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "nightshift.toml",
+                "[[llm.providers]]\nname = \"ollama\"\nkind = \"openai\"\nbase_url = \"http://localhost:11434/v1\"\n\n[llm.routes]\nbuilder = [\"ollama:qwen2.5-coder:32b\"]\n",
+            )?;
+            let s = load(None).unwrap();
+            assert!(s.llm.is_configured());
+            assert_eq!(s.llm.routes["builder"][0].model, "qwen2.5-coder:32b");
+            jail.create_file(
+                "nightshift.toml",
+                "[llm.routes]\nbuilder = [\"no-colon\"]\n",
+            )?;
+            assert!(
+                load(None)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("provider:model")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn names_the_bad_key() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("nightshift.toml", "prot = 1\n")?;

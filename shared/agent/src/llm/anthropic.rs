@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+pub const DEFAULT_BASE_URL: &str = nightshift_core::settings::llm::ANTHROPIC_BASE_URL;
 /// The API version this adapter speaks (sent as `anthropic-version`).
 pub const API_VERSION: &str = "2023-06-01";
 

@@ -1,7 +1,6 @@
-//! The `[llm]` settings: which providers exist, which (provider, model) pairs
-//! serve each role in order of preference, and how hard to retry. Keys are never
-//! in settings: a provider names its secret, resolved through the `Secrets` port
-//! (SSM in AWS, the environment or a file locally).
+//! Checking the `[llm]` settings (their types live in
+//! `nightshift_core::settings::llm`, so `nightshift.toml` loads them with the rest)
+//! and building adapters from them.
 //!
 //! ```toml
 //! [llm.retry]
@@ -24,40 +23,27 @@
 //! builder = ["anthropic:claude-sonnet-4-5", "ollama:qwen2.5-coder:32b"]
 //! default = ["ollama:llama3.1:8b"]
 //! ```
-//!
-//! A route entry is `provider:model`, split at the first colon, so model names
-//! may contain colons (Ollama tags) and provider names may not.
 
 use super::retry::RetryPolicy;
-use super::{Anthropic, OpenAiCompatible, anthropic, http_client};
+use super::{Anthropic, OpenAiCompatible, http_client};
 use nightshift_core::llm::LlmProvider;
 use nightshift_core::ports::{SecretError, Secrets};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+pub use nightshift_core::settings::llm::{
+    LlmSettings, ProviderKind, ProviderSettings, RetrySettings, RouteTarget,
+};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The `[llm]` table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LlmSettings {
-    pub providers: Vec<ProviderSettings>,
-    /// Role name to its (provider, model) list, tried in order. The `default`
-    /// route serves roles that have none of their own.
-    pub routes: BTreeMap<String, Vec<RouteTarget>>,
-    pub retry: RetrySettings,
-}
-
-impl LlmSettings {
-    /// False when no LLM is set up: the deterministic parts still run.
-    pub fn is_configured(&self) -> bool {
-        !self.providers.is_empty() && !self.routes.is_empty()
-    }
-
+/// Checks the `[llm]` table.
+pub trait LlmSettingsExt {
     /// Names unique and colon-free, URLs parseable, keys present where required,
     /// every route non-empty and pointing at a declared provider.
-    pub fn validate(&self) -> Result<(), LlmConfigError> {
+    fn validate(&self) -> Result<(), LlmConfigError>;
+}
+
+impl LlmSettingsExt for LlmSettings {
+    fn validate(&self) -> Result<(), LlmConfigError> {
         let mut names = BTreeSet::new();
         for p in &self.providers {
             if p.name.is_empty() || p.name.contains(':') {
@@ -98,43 +84,15 @@ impl LlmSettings {
     }
 }
 
-/// One `[[llm.providers]]` entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderSettings {
-    /// What routes call it, and what usage records say (`openai`, `local-vllm`).
-    pub name: String,
-    pub kind: ProviderKind,
-    /// Defaults to the public API of `kind`.
-    #[serde(default)]
-    pub base_url: Option<String>,
-    /// The secret holding the API key. Required for `anthropic`; for `openai`
-    /// without it no `Authorization` header is sent (Ollama, a local vLLM).
-    #[serde(default)]
-    pub api_key_secret: Option<String>,
-    /// The longest one call may take, response included.
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-}
-
-fn default_timeout_secs() -> u64 {
-    300
-}
-
-impl ProviderSettings {
-    pub fn base_url(&self) -> &str {
-        match (&self.base_url, self.kind) {
-            (Some(url), _) => url,
-            (None, ProviderKind::Openai) => "https://api.openai.com/v1",
-            (None, ProviderKind::Anthropic) => anthropic::DEFAULT_BASE_URL,
-        }
-    }
-
+/// Builds the adapter a provider entry describes.
+#[allow(async_fn_in_trait)] // used with concrete types only
+pub trait ProviderSettingsExt {
     /// The adapter, its key read through `secrets`. Not yet wrapped in retries.
-    pub async fn build(
-        &self,
-        secrets: &dyn Secrets,
-    ) -> Result<Arc<dyn LlmProvider>, LlmConfigError> {
+    async fn build(&self, secrets: &dyn Secrets) -> Result<Arc<dyn LlmProvider>, LlmConfigError>;
+}
+
+impl ProviderSettingsExt for ProviderSettings {
+    async fn build(&self, secrets: &dyn Secrets) -> Result<Arc<dyn LlmProvider>, LlmConfigError> {
         let key = match &self.api_key_secret {
             Some(name) => {
                 Some(
@@ -170,72 +128,13 @@ impl ProviderSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// OpenAI Chat Completions: OpenAI, Ollama, vLLM, llama.cpp, gateways.
-    Openai,
-    /// The Anthropic Messages API.
-    Anthropic,
+/// The retry policy a `[llm.retry]` table describes.
+pub trait RetrySettingsExt {
+    fn policy(&self) -> RetryPolicy;
 }
 
-/// `provider:model`, checked when the settings load so a typo fails at start-up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RouteTarget {
-    pub provider: String,
-    pub model: String,
-}
-
-impl TryFrom<String> for RouteTarget {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        match s.split_once(':') {
-            Some((p, m)) if !p.trim().is_empty() && !m.trim().is_empty() => Ok(Self {
-                provider: p.trim().to_owned(),
-                model: m.trim().to_owned(),
-            }),
-            _ => Err(format!(
-                "route entry {s:?} is not \"provider:model\" (e.g. \"openai:gpt-4o-mini\")"
-            )),
-        }
-    }
-}
-
-impl From<RouteTarget> for String {
-    fn from(t: RouteTarget) -> Self {
-        t.to_string()
-    }
-}
-
-impl fmt::Display for RouteTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.provider, self.model)
-    }
-}
-
-/// `[llm.retry]`: per provider, before the router falls back to the next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetrySettings {
-    pub max_attempts: u32,
-    pub base_delay_ms: u64,
-    pub max_delay_secs: u64,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        let p = RetryPolicy::default();
-        Self {
-            max_attempts: p.max_attempts,
-            base_delay_ms: p.base_delay.as_millis() as u64,
-            max_delay_secs: p.max_delay.as_secs(),
-        }
-    }
-}
-
-impl RetrySettings {
-    pub fn policy(&self) -> RetryPolicy {
+impl RetrySettingsExt for RetrySettings {
+    fn policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.max_attempts,
             base_delay: Duration::from_millis(self.base_delay_ms),

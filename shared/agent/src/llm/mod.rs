@@ -26,7 +26,8 @@ pub mod router;
 
 pub use anthropic::Anthropic;
 pub use config::{
-    LlmConfigError, LlmSettings, ProviderKind, ProviderSettings, RetrySettings, RouteTarget,
+    LlmConfigError, LlmSettings, LlmSettingsExt, ProviderKind, ProviderSettings,
+    ProviderSettingsExt, RetrySettings, RetrySettingsExt, RouteTarget,
 };
 pub use http::http_client;
 pub use openai::OpenAiCompatible;

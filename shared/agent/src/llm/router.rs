@@ -10,6 +10,7 @@
 //! router also keeps running totals per provider for reports.
 
 use super::config::{LlmConfigError, LlmSettings};
+use super::config::{LlmSettingsExt, ProviderSettingsExt, RetrySettingsExt};
 use super::retry::Retrying;
 use async_trait::async_trait;
 use nightshift_core::llm::{ChatRequest, ChatResponse, LlmError, LlmProvider};

@@ -3,6 +3,7 @@
 
 use crate::helpers::{Canned, FakeProvider, anthropic_text, openai_text, simple_request};
 use async_trait::async_trait;
+use nightshift_agent::llm::LlmSettingsExt;
 use nightshift_agent::llm::{LlmConfigError, LlmSettings, ProviderKind, RouteTarget, Router};
 use nightshift_core::ports::{SecretError, Secrets};
 use secrecy::SecretString;
