@@ -206,6 +206,13 @@ async fn health_and_status_answer() {
             .any(|w| w.as_str().unwrap().contains("wait for the planner")),
         "{st}"
     );
+    assert_eq!(st["llm_configured"], false);
+    let names_settings = |w: &serde_json::Value| {
+        w.as_str()
+            .unwrap()
+            .contains("[[llm.providers]] and [llm.routes]")
+    };
+    assert!(waiting.iter().any(names_settings), "{st}");
     app.stop().await;
 }
 

@@ -17,9 +17,14 @@ pub struct StatusReport {
     pub max_concurrent_jobs: u64,
     pub pending_approvals: u64,
     pub tokens_committed: u64,
+    /// Whether `[llm]` names providers and routes.
+    pub llm_configured: bool,
     /// Plain sentences about work that is waiting, and why.
     pub waiting: Vec<String>,
 }
+
+/// What to say, everywhere, when no LLM is set up.
+pub const NO_LLM: &str = "no LLM is configured: tickets are taken in and triaged by rules, and planning, building and review wait for one; add [[llm.providers]] and [llm.routes] to nightshift.toml (see README, Settings)";
 
 pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
     let counts = deps.stores.tickets.count_by_state().await?;
@@ -35,11 +40,17 @@ pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
             .unwrap_or(0)
     };
     let mut waiting = Vec::new();
+    let llm_configured = deps.settings.llm.is_configured();
+    if !llm_configured {
+        waiting.push(NO_LLM.to_string());
+    }
     let triaged = count(TicketState::Triaged);
     if triaged > 0 {
-        waiting.push(format!(
-            "{triaged} triaged ticket(s) wait for the planner (architect role), which needs an LLM; no LLM is configured in this build"
-        ));
+        waiting.push(if llm_configured {
+            format!("{triaged} triaged ticket(s) wait for the planner (architect role), which this build does not have yet")
+        } else {
+            format!("{triaged} triaged ticket(s) wait for the planner, which needs an LLM")
+        });
     }
     let spec = count(TicketState::AwaitingSpecApproval) + count(TicketState::AwaitingMergeApproval);
     if spec > 0 {
@@ -68,6 +79,7 @@ pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
         max_concurrent_jobs: cap,
         pending_approvals: deps.stores.approvals.pending_approvals().await?.len() as u64,
         tokens_committed: deps.stores.budget.total_committed().await?,
+        llm_configured,
         waiting,
     })
 }
