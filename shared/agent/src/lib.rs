@@ -1,11 +1,13 @@
 //! The builder's machinery: LLM providers behind the `LlmProvider` port, the
-//! tools the agent uses inside its sandbox, and (to come) the agent loop itself.
+//! tools the agent uses inside its sandbox, and the agent loop itself.
 //!
 //! # Layout
 //! - [`budget`]: every call reserves from the ticket's budget first (fail closed).
 //! - [`llm`]: OpenAI-compatible and Anthropic adapters, retries, routing and fallback.
+//! - [`session`]: the agent loop (system prompt, steppable session, report).
 //! - [`tools`]: read, write, edit, list, grep, run, run_tests, confined to a workspace.
 
 pub mod budget;
 pub mod llm;
+pub mod session;
 pub mod tools;

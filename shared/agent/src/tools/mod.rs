@@ -21,7 +21,7 @@ mod files;
 mod process;
 mod search;
 mod specs;
-mod text;
+pub(crate) mod text;
 pub mod workspace;
 
 pub use breaker::LoopBreaker;
