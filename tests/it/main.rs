@@ -7,5 +7,6 @@ mod cli;
 mod concurrency;
 mod contract;
 mod discovery;
+mod forge;
 mod helpers;
 mod roles;

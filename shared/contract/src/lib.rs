@@ -11,10 +11,12 @@
 //! - [`queue`]: the queue port.
 //! - [`launcher`]: the job launcher port.
 //! - [`logs`]: the log source port.
+//! - [`forge`]: the forge port (repositories, pull requests, comments).
 
 pub mod approvals;
 pub mod audit;
 pub mod budget;
+pub mod forge;
 pub mod jobs;
 pub mod launcher;
 pub mod locks;
@@ -146,6 +148,41 @@ macro_rules! logs_contract {
             logs::logs_fetch_returns_records_in_order,
             logs::logs_fetch_since_skips_older_records,
             logs::logs_missing_source_is_not_found,
+        );
+    };
+}
+
+/// A forge holding `repo`, whose default branch is `protected` (and protected),
+/// with two more branches pushed (`feature`, `other`) that no PR uses yet.
+/// `human_comment(number, author, can_write, body)` records a comment by
+/// someone other than Nightshift on PR `number` of `repo`.
+pub struct ForgeFixture {
+    pub forge: Arc<dyn nightshift_core::forge::Forge>,
+    pub repo: String,
+    pub protected: String,
+    pub feature: String,
+    pub other: String,
+    pub human_comment: HumanComment,
+    pub guard: Box<dyn Any + Send + Sync>,
+}
+
+/// Records a human's comment: `(number, author, can_write, body)`.
+pub type HumanComment =
+    Box<dyn Fn(u64, &str, bool, &str) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// Every forge case, against `$make().await: ForgeFixture`.
+#[macro_export]
+macro_rules! forge_contract {
+    ($make:path) => {
+        $crate::__cases!($make;
+            forge::forge_access_names_the_default_branch,
+            forge::forge_open_pr_is_idempotent_per_head,
+            forge::forge_numbers_increase,
+            forge::forge_get_and_list,
+            forge::forge_comments_keep_order_and_author_flags,
+            forge::forge_open_pr_refuses_missing_head_and_same_base,
+            forge::forge_delete_branch_refuses_protected,
+            forge::forge_missing_things_are_not_found,
         );
     };
 }

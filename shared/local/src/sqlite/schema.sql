@@ -108,3 +108,36 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     dead_ms       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_queue ON dead_letters(queue, seq);
+
+-- The local forge's pull requests (the git data itself lives in bare repos on
+-- disk). Numbers count from 1 per repository; at most one open PR per head.
+CREATE TABLE IF NOT EXISTS pull_requests (
+    repo       TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    title      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    head       TEXT NOT NULL,
+    base       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    ticket_id  TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (repo, number)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS pull_requests_open_head
+    ON pull_requests(repo, head) WHERE state = 'open';
+
+CREATE TABLE IF NOT EXISTS pr_comments (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    repo       TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    author     TEXT NOT NULL,
+    can_write  INTEGER NOT NULL,
+    body       TEXT NOT NULL,
+    path       TEXT,
+    line       INTEGER,
+    created_ms INTEGER NOT NULL,
+    FOREIGN KEY (repo, number) REFERENCES pull_requests(repo, number)
+);
+CREATE INDEX IF NOT EXISTS pr_comments_pr ON pr_comments(repo, number, seq);
