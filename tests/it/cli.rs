@@ -336,7 +336,7 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
 }
 
 /// The dispatcher launches the real `nightshift worker` as a sandboxed child: it
-/// claims its job, and (no builder being installed yet) fails it saying why,
+/// claims its job, and (no LLM being configured) fails it saying why,
 /// which fails the ticket with that reason and settles its budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launched_worker_claims_its_job_and_reports_back() {
@@ -410,11 +410,7 @@ async fn a_launched_worker_claims_its_job_and_reports_back() {
         "the child claimed it"
     );
     let t = d.stores.tickets.get_ticket(&t.id).await.unwrap();
-    assert!(
-        t.state_reason
-            .unwrap()
-            .contains("no runner for job kind `build`")
-    );
+    assert!(t.state_reason.unwrap().contains("no LLM is configured"));
     assert_eq!(d.stores.budget.account(&t.id).await.unwrap().reserved, 0);
     let handle = job.launch_handle.unwrap();
     eventually("the child exits", || async {

@@ -3,7 +3,7 @@
 use nightshift_core::clock::{Clock, ManualClock, SystemClock};
 use nightshift_core::ports::Stores;
 use nightshift_core::settings::Settings;
-use nightshift_local::{Db, FileLogSource, ProcessLauncher, SqliteQueue, SqliteStore};
+use nightshift_local::{Db, FileLogSource, LocalForge, ProcessLauncher, SqliteQueue, SqliteStore};
 use nightshift_roles::Deps;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Backend {
     pub dir: tempfile::TempDir,
+    pub db: Arc<Db>,
     pub stores: Stores,
     pub queue: Arc<SqliteQueue>,
 }
@@ -19,8 +20,13 @@ pub fn backend_with(max_receives: u32, clock: Arc<dyn Clock>) -> Backend {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Db::open(dir.path().join("nightshift.db")).expect("open sqlite");
     let stores = Stores::from_one(Arc::new(SqliteStore::new(db.clone())));
-    let queue = Arc::new(SqliteQueue::new(db, max_receives, clock));
-    Backend { dir, stores, queue }
+    let queue = Arc::new(SqliteQueue::new(db.clone(), max_receives, clock));
+    Backend {
+        dir,
+        db,
+        stores,
+        queue,
+    }
 }
 
 pub fn backend() -> Backend {
@@ -58,6 +64,13 @@ pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Se
         queue: backend.queue.clone(),
         launcher: Arc::new(launcher),
         logs: Arc::new(FileLogSource::new(None)),
+        forge: Arc::new(LocalForge::new(
+            backend.db.clone(),
+            backend.dir.path().join("forge"),
+            vec!["main".into(), "master".into()],
+            clock.clone(),
+        )),
+        llm: None,
         clock,
         settings: Arc::new(settings),
     };

@@ -127,7 +127,7 @@ fn from_flags(a: &AddArgs) -> Result<NewTicket, String> {
 }
 
 pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     match cmd {
         TicketCmd::Add(a) => {
             let input = match &a.json {
@@ -296,7 +296,7 @@ pub async fn ticket(settings: Settings, cmd: TicketCmd) -> anyhow::Result<ExitCo
 }
 
 pub async fn status(settings: Settings, json: bool) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     let s = nightshift_roles::status::status(&deps).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
@@ -335,7 +335,7 @@ pub enum AuditCmd {
 }
 
 pub async fn audit(settings: Settings, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     match cmd {
         AuditCmd::Verify => {
             let (mut head, mut after, mut n) = (None, 0u64, 0usize);
@@ -372,7 +372,7 @@ pub enum DlqCmd {
 }
 
 pub async fn dlq(settings: Settings, cmd: DlqCmd) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     match cmd {
         DlqCmd::List { queue } => {
             let queues: Vec<String> = match queue {
@@ -410,7 +410,7 @@ pub async fn discover(settings: Settings, json: bool) -> anyhow::Result<ExitCode
         );
         return Ok(ExitCode::from(2));
     }
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     let r = nightshift_roles::discovery::run(&deps).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -79,8 +79,20 @@ enum Command {
     Openapi,
 }
 
+/// The settings file this process reads (explicit, or ./nightshift.toml).
+static CONFIG: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+pub fn config_path() -> Option<PathBuf> {
+    CONFIG.get().cloned().flatten()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let file = cli.config.clone().or_else(|| {
+        let p = PathBuf::from(nightshift_roles::config::DEFAULT_FILE);
+        p.exists().then_some(p)
+    });
+    let _ = CONFIG.set(file);
     let mut settings = match nightshift_roles::config::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     let addr = format!("{}:{}", deps.settings.host, deps.settings.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -1,11 +1,16 @@
 //! Builds the embedded adapters from settings, once.
 
 use anyhow::Context;
+use nightshift_agent::llm::Router;
 use nightshift_core::clock::SystemClock;
+use nightshift_core::llm::LlmProvider;
 use nightshift_core::ports::Stores;
 use nightshift_core::settings::{LogFormat, Settings};
-use nightshift_local::{Db, FileLogSource, ProcessLauncher, SqliteQueue, SqliteStore};
+use nightshift_local::{
+    Db, EnvSecrets, FileLogSource, LocalForge, ProcessLauncher, SqliteQueue, SqliteStore,
+};
 use nightshift_roles::Deps;
+use std::path::Path;
 use std::sync::Arc;
 
 pub fn init_tracing(settings: &Settings, quiet: bool) {
@@ -23,8 +28,9 @@ pub fn init_tracing(settings: &Settings, quiet: bool) {
     };
 }
 
-/// Every port on embedded backends under `settings.data_dir`.
-pub fn deps(mut settings: Settings) -> anyhow::Result<Deps> {
+/// Every port on embedded backends under `settings.data_dir`. `config` is the
+/// settings file in use, handed on to the workers this process launches.
+pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Result<Deps> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -53,17 +59,51 @@ pub fn deps(mut settings: Settings) -> anyhow::Result<Deps> {
     } else {
         settings.launcher.command.clone()
     };
-    // The child gets the data dir and nothing else from us: no secrets.
-    let launcher = ProcessLauncher::new(
-        command,
-        settings.jobs_dir(),
-        vec![("NIGHTSHIFT_DATA_DIR".into(), data_dir)],
-    )?;
+    // The child gets the data dir, the settings file, and the LLM keys its
+    // providers name (its own tool subprocesses never see them); nothing else.
+    let mut child_env = vec![("NIGHTSHIFT_DATA_DIR".to_string(), data_dir)];
+    if let Some(path) = config.and_then(|p| p.canonicalize().ok()) {
+        child_env.push((
+            "NIGHTSHIFT_CONFIG".into(),
+            path.to_string_lossy().into_owned(),
+        ));
+    }
+    for p in &settings.llm.providers {
+        if let Some(name) = &p.api_key_secret {
+            let var = EnvSecrets::env_name(name);
+            if let Ok(v) = std::env::var(&var) {
+                child_env.push((var, v));
+            }
+        }
+    }
+    let launcher = ProcessLauncher::new(command, settings.jobs_dir(), child_env)?;
+    let forge = LocalForge::new(
+        db.clone(),
+        settings.data_dir.join("forge"),
+        nightshift_roles::builder::PROTECTED_BRANCHES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        clock.clone(),
+    );
+    let llm: Option<Arc<dyn LlmProvider>> = if settings.llm.is_configured() {
+        let router = Router::build(
+            &settings.llm,
+            &EnvSecrets::new(Some(settings.data_dir.join("secrets"))),
+        )
+        .await
+        .context("the [llm] settings")?;
+        Some(Arc::new(Arc::new(router).for_role("builder")))
+    } else {
+        None
+    };
     Ok(Deps {
         stores: Stores::from_one(Arc::new(SqliteStore::new(db))),
         queue,
         launcher: Arc::new(launcher),
         logs: Arc::new(FileLogSource::new(None)),
+        forge: Arc::new(forge),
+        llm,
         clock,
         settings: Arc::new(settings),
     })

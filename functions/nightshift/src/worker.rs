@@ -2,12 +2,12 @@
 //! reports how it ended, and exits. SIGTERM (a stop) ends it cleanly.
 
 use anyhow::Context;
-use nightshift_core::job::{JobOutcome, JobState};
+use nightshift_core::job::{JobKind, JobOutcome, JobState};
 use nightshift_core::settings::Settings;
 use std::process::ExitCode;
 
 pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings)?;
+    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     let owner = format!("worker-{}", std::process::id());
     let lease_len = deps.settings.dispatcher.lease();
     let (job, lease) = match deps
@@ -50,15 +50,28 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    // No job kind has a runner in this build yet: the builder (agent loop) and the
-    // janitor arrive with their own issues. Say so rather than pretend.
-    let outcome = JobOutcome {
-        state: JobState::Failed,
-        reason: Some(format!(
-            "no runner for job kind `{}` in this build: the builder's agent loop is not installed yet",
-            job.kind.as_str()
-        )),
-        tokens_used: 0,
+    // SIGTERM (a Fargate stop, the reaper) ends the session cleanly: what was
+    // done is recorded as the job's outcome.
+    let stop = async {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+        }
+    };
+    let workdir = std::env::current_dir().context("the sandbox directory")?;
+    let outcome = match job.kind {
+        JobKind::Build | JobKind::AddressReview => {
+            nightshift_roles::builder::run(&deps, &job, &workdir, stop).await?
+        }
+        other => JobOutcome {
+            state: JobState::Failed,
+            reason: Some(format!(
+                "no runner for job kind `{}` in this build",
+                other.as_str()
+            )),
+            tokens_used: 0,
+        },
     };
     beat.abort();
     let done = deps
@@ -72,5 +85,9 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
         "job {job_id}: {}",
         done.reason.as_deref().unwrap_or(done.state.as_str())
     );
-    Ok(ExitCode::from(1))
+    Ok(if done.state == JobState::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -3,6 +3,7 @@
 //! adapters sit behind the ports.
 //!
 //! # Layout
+//! - [`builder`]: one build job: clone, agent session, tests, commit, push, pull request.
 //! - [`intake`]: tickets from the API and the CLI.
 //! - [`triage`]: the PM role; by rules (priority, duplicates) when no LLM is set.
 //! - [`dispatcher`]: ready tickets to jobs, in priority order, under the cap and budget.
@@ -19,6 +20,7 @@
 //! Still to come, each with its issue: planner and reviewer (governance), the
 //! builder's agent loop (builder), janitor and reporter.
 
+pub mod builder;
 pub mod config;
 pub mod consumer;
 pub mod discovery;
@@ -34,6 +36,8 @@ pub mod triage;
 
 use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
+use nightshift_core::forge::Forge;
+use nightshift_core::llm::LlmProvider;
 use nightshift_core::ports::{JobLauncher, LogSource, Queue, Stores};
 use nightshift_core::settings::Settings;
 use std::sync::Arc;
@@ -46,6 +50,10 @@ pub struct Deps {
     pub launcher: Arc<dyn JobLauncher>,
     /// Where discovery reads logs.
     pub logs: Arc<dyn LogSource>,
+    /// Where repositories live and pull requests are opened.
+    pub forge: Arc<dyn Forge>,
+    /// The builder's model (routed, with fallback), or `None` when no LLM is set up.
+    pub llm: Option<Arc<dyn LlmProvider>>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
 }

@@ -1,0 +1,280 @@
+//! The builder: runs one build job to its end inside the worker's sandbox
+//! directory. Clone (the token stays in git's environment), branch, an agent
+//! session under the job's deadline and the ticket's budget, then the worker
+//! runs the tests itself (the model's claim does not count), commits with the
+//! ticket trailer, pushes the `nightshift/` branch and opens the pull request.
+//! Every tool call the model made is appended to the ticket's audit trail.
+
+use crate::transition::apply;
+use crate::{Deps, RoleResult};
+use nightshift_agent::budget::Budgeted;
+use nightshift_agent::git::{GitError, GitWorkspace, branch_name};
+use nightshift_agent::session::{
+    PromptOptions, Session, SessionEnd, SessionLimits, SessionReport, kickoff_message,
+    system_prompt,
+};
+use nightshift_agent::tools::{Toolbox, ToolboxConfig, Workspace};
+use nightshift_core::audit::NewAuditEvent;
+use nightshift_core::forge::NewPullRequest;
+use nightshift_core::job::{Job, JobOutcome, JobState};
+use nightshift_core::state::TicketEvent;
+use nightshift_core::ticket::Ticket;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Branches no agent may push to, besides the repository's default branch.
+pub const PROTECTED_BRANCHES: [&str; 2] = ["main", "master"];
+
+fn failed(reason: impl Into<String>, tokens: u64) -> JobOutcome {
+    JobOutcome {
+        state: JobState::Failed,
+        reason: Some(reason.into()),
+        tokens_used: tokens,
+    }
+}
+
+/// Runs the build job `job` in `workdir` until it ends or `shutdown` fires, and
+/// says how it ended. Ticket moves it causes (to `in_review`, to
+/// `budget_exhausted`) are made here; a failure is left to job-events.
+pub async fn run(
+    deps: &Deps,
+    job: &Job,
+    workdir: &Path,
+    shutdown: impl Future,
+) -> RoleResult<JobOutcome> {
+    let Some(ticket_id) = &job.ticket_id else {
+        return Ok(failed("a build job needs a ticket", 0));
+    };
+    let ticket = deps.stores.tickets.get_ticket(ticket_id).await?;
+    let Some(llm) = deps.llm.clone() else {
+        return Ok(failed(crate::status::NO_LLM, 0));
+    };
+    // The dispatcher's reservation was the admission check; from here every LLM
+    // call reserves its own share, so the allowance is given back.
+    if let Err(e) = deps.stores.budget.release(&job.id).await {
+        tracing::warn!(job_id = %job.id, error = %e, "could not release the job's allowance");
+    }
+    let access = match deps.forge.access(&ticket.context.repo).await {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(failed(
+                format!("cannot reach {}: {e}", ticket.context.repo),
+                0,
+            ));
+        }
+    };
+    let checkout = workdir.join("repo");
+    let git = match GitWorkspace::clone(&access, &checkout).await {
+        Ok(g) => g,
+        Err(e) => return Ok(failed(format!("clone failed: {e}"), 0)),
+    };
+    let branch = branch_name(&ticket.id, &ticket.title);
+    if let Err(e) = git.create_branch(&branch).await {
+        return Ok(failed(format!("cannot create {branch}: {e}"), 0));
+    }
+    let toolbox = Toolbox::new(
+        Workspace::new(&checkout)
+            .map_err(|e| nightshift_core::StoreError::backend("workspace", e))?,
+        ToolboxConfig::default(),
+    );
+    let opts = PromptOptions {
+        test_command: toolbox.test_command(),
+        ..PromptOptions::default()
+    };
+    let system = system_prompt(&ticket, &checkout, &opts);
+    let left = job
+        .deadline
+        .map(|d| (d - deps.now()).to_std().unwrap_or_default())
+        .unwrap_or(Duration::from_secs(3600));
+    let limits = SessionLimits::with_timeout(left);
+    let provider = Arc::new(Budgeted::new(
+        llm,
+        deps.stores.budget.clone(),
+        deps.clock.clone(),
+        &ticket.id,
+    ));
+    let session = Session::new(
+        provider,
+        "builder",
+        toolbox.clone(),
+        system,
+        kickoff_message(&ticket),
+        limits,
+    );
+    let report = session.run(shutdown).await;
+    audit_session(deps, &ticket, job, &report).await?;
+    let tokens = report.usage.total();
+    match report.end {
+        SessionEnd::Done { summary } => {
+            finish(
+                deps,
+                &ticket,
+                &git,
+                &toolbox,
+                &branch,
+                &access.default_branch,
+                &summary,
+                tokens,
+            )
+            .await
+        }
+        SessionEnd::BudgetExhausted { message } => {
+            let reason = format!("budget exhausted during the build: {message}");
+            let t = deps.stores.tickets.get_ticket(&ticket.id).await?;
+            let _ = apply(
+                deps,
+                &t,
+                TicketEvent::ExhaustBudget,
+                "builder",
+                serde_json::json!({ "reason": reason }),
+                |t| t.state_reason = Some(reason.clone()),
+            )
+            .await;
+            Ok(failed(reason, tokens))
+        }
+        SessionEnd::LoopDetected { reason } => Ok(failed(
+            format!("stopped by the loop breaker: {reason}"),
+            tokens,
+        )),
+        SessionEnd::MaxTurns => Ok(failed(
+            "the session used all its turns without finishing",
+            tokens,
+        )),
+        SessionEnd::Deadline => Ok(failed(
+            "the job's deadline passed during the session",
+            tokens,
+        )),
+        SessionEnd::LlmFailed { message } => {
+            Ok(failed(format!("the LLM failed: {message}"), tokens))
+        }
+        SessionEnd::Stopped => Ok(failed("stopped before the session finished", tokens)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    deps: &Deps,
+    ticket: &Ticket,
+    git: &GitWorkspace,
+    toolbox: &Toolbox,
+    branch: &str,
+    base: &str,
+    summary: &str,
+    tokens: u64,
+) -> RoleResult<JobOutcome> {
+    let tests = toolbox.run_tests().await;
+    deps.stores
+        .audit
+        .append(
+            NewAuditEvent::new("builder", "tests_run")
+                .ticket(&ticket.id)
+                .detail(serde_json::json!({ "command": tests.command, "passed": tests.passed })),
+            deps.now(),
+        )
+        .await?;
+    if !tests.passed {
+        let tail: String = tests
+            .output
+            .chars()
+            .rev()
+            .take(600)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Ok(failed(
+            format!(
+                "the tests fail after the session (`{}`): {tail}",
+                tests.command
+            ),
+            tokens,
+        ));
+    }
+    let message = format!("{}\n\n{}", ticket.title, summary.trim());
+    match git.commit_all(&message, &ticket.id).await {
+        Ok(_) => {}
+        Err(GitError::NothingToCommit) => return Ok(failed("the session changed nothing", tokens)),
+        Err(e) => return Ok(failed(format!("commit failed: {e}"), tokens)),
+    }
+    let protected: Vec<String> = PROTECTED_BRANCHES.iter().map(|s| s.to_string()).collect();
+    if let Err(e) = git.push(branch, &protected).await {
+        return Ok(failed(format!("push failed: {e}"), tokens));
+    }
+    let stat = git
+        .diff_stat()
+        .await
+        .map(|d| {
+            format!(
+                "{} files, +{} -{}",
+                d.files.len(),
+                d.insertions,
+                d.deletions
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "{summary}\n\n---\nTicket: {}\nTests: `{}` passed\nChange: {stat}\nTokens: {tokens}\n",
+        ticket.id, tests.command
+    );
+    let pr = match deps
+        .forge
+        .open_pr(&NewPullRequest {
+            repo: ticket.context.repo.clone(),
+            title: ticket.title.clone(),
+            body,
+            head: branch.to_string(),
+            base: base.to_string(),
+            ticket_id: Some(ticket.id.clone()),
+        })
+        .await
+    {
+        Ok(pr) => pr,
+        Err(e) => {
+            return Ok(failed(
+                format!("could not open the pull request: {e}"),
+                tokens,
+            ));
+        }
+    };
+    let t = deps.stores.tickets.get_ticket(&ticket.id).await?;
+    apply(
+        deps,
+        &t,
+        TicketEvent::OpenPr,
+        "builder",
+        serde_json::json!({ "pr": pr.number, "branch": branch, "tokens": tokens }),
+        |t| t.state_reason = Some(format!("pull request #{} on {}", pr.number, branch)),
+    )
+    .await?;
+    Ok(JobOutcome {
+        state: JobState::Succeeded,
+        reason: Some(format!("opened pull request #{}", pr.number)),
+        tokens_used: tokens,
+    })
+}
+
+/// Every tool call, then how the session ended: the ticket's audit trail.
+async fn audit_session(
+    deps: &Deps,
+    ticket: &Ticket,
+    job: &Job,
+    report: &SessionReport,
+) -> RoleResult<()> {
+    for e in &report.transcript {
+        let output: String = e.output.chars().take(500).collect();
+        let ev = NewAuditEvent::new("builder", "tool_call").ticket(&ticket.id).detail(serde_json::json!({
+            "job_id": job.id, "turn": e.turn, "tool": e.name, "arguments": e.arguments, "ok": e.ok, "output": output,
+        }));
+        deps.stores.audit.append(ev, deps.now()).await?;
+    }
+    let ev = NewAuditEvent::new("builder", "session_ended")
+        .ticket(&ticket.id)
+        .detail(serde_json::json!({
+            "job_id": job.id, "end": report.end, "turns": report.turns,
+            "input_tokens": report.usage.input_tokens, "output_tokens": report.usage.output_tokens,
+        }));
+    deps.stores.audit.append(ev, deps.now()).await?;
+    Ok(())
+}
