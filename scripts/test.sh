@@ -9,10 +9,16 @@ if ! command -v cargo >/dev/null; then
     echo "error: cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
     exit 1
 fi
-# A C compiler for the bundled SQLite.
-if ! command -v cc >/dev/null; then
-    echo "installing a C compiler (gcc) for the bundled SQLite..."
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gcc; else sudo apt-get update -qq && sudo apt-get install -y -qq gcc; fi
+# A C compiler for the bundled SQLite; git and make for the real repositories
+# the builder, forge and discovery tests create.
+missing=()
+command -v cc >/dev/null || missing+=(gcc)
+command -v git >/dev/null || missing+=(git)
+command -v make >/dev/null || missing+=(make)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}..."
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"
 fi
 # The shared data the benchmarks and some tests read.
 if [ ! -d ../shared/data ]; then

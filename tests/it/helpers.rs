@@ -40,8 +40,8 @@ pub const SLEEPER: &str = "exec sleep 30";
 /// Roles over a fresh backend, with a real process launcher running `script`.
 pub struct Roles {
     pub deps: Deps,
-    /// Keeps the temp dir (and so the database) alive for the test.
-    _backend: Backend,
+    /// The temp dir, database and stores behind `deps`.
+    pub backend: Backend,
 }
 
 pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Settings)) -> Roles {
@@ -74,10 +74,7 @@ pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Se
         clock,
         settings: Arc::new(settings),
     };
-    Roles {
-        deps,
-        _backend: backend,
-    }
+    Roles { deps, backend }
 }
 
 pub fn roles() -> Roles {
@@ -171,4 +168,53 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// A ticket for `repo`, submitted and walked to `ready` through the state machine.
+pub async fn ready_ticket(
+    deps: &Deps,
+    title: &str,
+    priority: nightshift_core::ticket::Priority,
+    repo: &str,
+    budget: Option<u64>,
+) -> nightshift_core::ticket::Ticket {
+    use nightshift_core::state::TicketEvent;
+    use nightshift_core::ticket::{NewTicket, Source, TicketBudget, TicketContext, TicketType};
+    let input = NewTicket {
+        id: None,
+        kind: TicketType::Feature,
+        priority: Some(priority),
+        title: Some(title.into()),
+        description: None,
+        context: TicketContext {
+            repo: repo.into(),
+            filepaths: vec!["src/lib.rs".into()],
+            error_logs: vec![],
+        },
+        acceptance_criteria: vec![format!("{title} is done")],
+        source: None,
+        source_ref: None,
+        labels: vec![],
+        budget: budget.map(|limit_tokens| TicketBudget { limit_tokens }),
+    };
+    let (mut t, _) = nightshift_roles::intake::submit(deps, input, Source::Api, "test")
+        .await
+        .unwrap();
+    for ev in [
+        TicketEvent::Triage,
+        TicketEvent::Plan,
+        TicketEvent::ApproveSpec,
+    ] {
+        t = nightshift_roles::transition::apply(
+            deps,
+            &t,
+            ev,
+            "test",
+            serde_json::Value::Null,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    }
+    t
 }

@@ -3,6 +3,7 @@
 
 mod agent;
 mod api;
+mod builder;
 mod cli;
 mod concurrency;
 mod contract;

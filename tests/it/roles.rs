@@ -38,25 +38,7 @@ fn new_ticket(title: &str, kind: TicketType, priority: Option<Priority>, logs: b
 
 /// Submits a ticket and walks it to `ready` through the state machine.
 async fn ready_ticket(deps: &Deps, title: &str, priority: Priority) -> Ticket {
-    let (t, _) = intake::submit(
-        deps,
-        new_ticket(title, TicketType::Feature, Some(priority), false),
-        Source::Api,
-        "test",
-    )
-    .await
-    .unwrap();
-    let mut t = t;
-    for ev in [
-        TicketEvent::Triage,
-        TicketEvent::Plan,
-        TicketEvent::ApproveSpec,
-    ] {
-        t = apply(deps, &t, ev, "test", serde_json::Value::Null, |_| {})
-            .await
-            .unwrap();
-    }
-    t
+    crate::helpers::ready_ticket(deps, title, priority, "acme/api", None).await
 }
 
 async fn stop_all(deps: &Deps) {

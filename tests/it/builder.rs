@@ -1,0 +1,384 @@
+//! The builder end to end, with no network: a real git repository with a
+//! failing test on the local forge, a ticket that asks to fix it, and a loopback
+//! LLM server replaying a scripted conversation of tool calls.
+
+use crate::helpers::{Roles, ready_ticket, roles};
+use axum::{Json, Router, routing::post};
+use nightshift_agent::llm::{Anthropic, OpenAiCompatible, http_client};
+use nightshift_core::forge::Forge;
+use nightshift_core::job::JobState;
+use nightshift_core::llm::LlmProvider;
+use nightshift_core::state::TicketState;
+use nightshift_core::ticket::Priority;
+use nightshift_local::LocalForge;
+use nightshift_roles::{Deps, builder, dispatcher, jobs};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=dev",
+            "-c",
+            "user.email=dev@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `add` subtracts; `make test` says so.
+fn buggy_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    std::fs::write(d.join("calc.sh"), "add() {\n  echo $(($1 - $2))\n}\n").unwrap();
+    std::fs::write(
+        d.join("test.sh"),
+        ". ./calc.sh\ngot=$(add 2 3)\n[ \"$got\" = 5 ] || { echo \"add 2 3 gave $got, want 5\"; exit 1; }\necho ok\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("Makefile"), "test:\n\tsh test.sh\n").unwrap();
+    std::fs::write(d.join("AGENTS.md"), "Keep functions in calc.sh POSIX sh.\n").unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "calculator"]);
+    dir
+}
+
+/// A scripted provider on loopback: reply `i` to request `i`, the last one again after.
+async fn scripted(replies: Vec<Value>, path: &'static str) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = Router::new().route(
+        path,
+        post(move |Json(body): Json<Value>| {
+            let (log, replies) = (log.clone(), replies.clone());
+            async move {
+                let mut l = log.lock().unwrap();
+                l.push(body);
+                Json(replies[(l.len() - 1).min(replies.len() - 1)].clone())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+type Step<'a> = (&'a str, Value);
+
+fn fix_steps() -> Vec<Step<'static>> {
+    vec![
+        ("read_file", json!({"path": "calc.sh"})),
+        (
+            "edit",
+            json!({"path": "calc.sh", "old": "$(($1 - $2))", "new": "$(($1 + $2))"}),
+        ),
+        ("run_tests", json!({})),
+    ]
+}
+const SUMMARY: &str = "Fixed add in calc.sh: it subtracted its arguments.";
+
+fn openai_script(steps: &[Step], end: Option<&str>) -> Vec<Value> {
+    let usage = json!({"prompt_tokens": 100, "completion_tokens": 20});
+    let mut out: Vec<Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (name, args))| json!({
+            "id": format!("r{i}"), "object": "chat.completion", "model": "m", "usage": usage,
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                "tool_calls": [{"id": format!("call_{i}"), "type": "function",
+                                "function": {"name": name, "arguments": args.to_string()}}]}}]
+        }))
+        .collect();
+    if let Some(text) = end {
+        out.push(json!({"id": "end", "object": "chat.completion", "model": "m", "usage": usage,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}));
+    }
+    out
+}
+
+fn anthropic_script(steps: &[Step], end: &str) -> Vec<Value> {
+    let usage = json!({"input_tokens": 100, "output_tokens": 20});
+    let mut out: Vec<Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (name, args))| json!({"id": format!("msg_{i}"), "type": "message", "role": "assistant", "model": "m",
+            "stop_reason": "tool_use", "usage": usage,
+            "content": [{"type": "tool_use", "id": format!("toolu_{i}"), "name": name, "input": args}]}))
+        .collect();
+    out.push(json!({"id": "msg_end", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+        "usage": usage, "content": [{"type": "text", "text": end}]}));
+    out
+}
+
+struct Run {
+    r: Roles,
+    deps: Deps,
+    forge: Arc<LocalForge>,
+    _repo: tempfile::TempDir,
+    main_sha: String,
+}
+
+fn setup(llm: Arc<dyn LlmProvider>) -> Run {
+    let r = roles();
+    let forge = Arc::new(LocalForge::new(
+        r.backend.db.clone(),
+        r.backend.dir.path().join("forge"),
+        vec!["main".into(), "master".into()],
+        r.deps.clock.clone(),
+    ));
+    let repo = buggy_repo();
+    forge.import("acme/calc", repo.path()).unwrap();
+    let main_sha = git(repo.path(), &["rev-parse", "main"]);
+    let deps = Deps {
+        forge: forge.clone(),
+        llm: Some(llm),
+        ..r.deps.clone()
+    };
+    Run {
+        r,
+        deps,
+        forge,
+        _repo: repo,
+        main_sha,
+    }
+}
+
+/// Dispatch the ticket, then do what `nightshift worker` does with the job.
+async fn build(run: &Run, budget: Option<u64>) -> (String, nightshift_core::job::Job) {
+    let d = &run.deps;
+    let t = ready_ticket(
+        d,
+        "add returns the wrong sum",
+        Priority::High,
+        "acme/calc",
+        budget,
+    )
+    .await;
+    let jid = dispatcher::dispatch(d, "test")
+        .await
+        .unwrap()
+        .launched
+        .remove(0);
+    let (job, lease) = d
+        .stores
+        .jobs
+        .claim_job(&jid, "worker-test", Duration::from_secs(600), d.now())
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let outcome = builder::run(d, &job, work.path(), std::future::pending::<()>())
+        .await
+        .unwrap();
+    let done = d
+        .stores
+        .jobs
+        .complete_job(&lease, &outcome, d.now())
+        .await
+        .unwrap();
+    jobs::on_job_finished(d, &done).await.unwrap();
+    if let Some(h) = &done.launch_handle {
+        d.launcher.stop(h, "test over").await.unwrap();
+    }
+    (t.id, done)
+}
+
+async fn assert_pr_opened(run: &Run, ticket_id: &str, job: &nightshift_core::job::Job, calls: u64) {
+    let d = &run.deps;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.reason);
+    let t = d.stores.tickets.get_ticket(ticket_id).await.unwrap();
+    assert_eq!(t.state, TicketState::InReview);
+    // A PR on the local forge, from a nightshift/ branch, into main.
+    let prs = run.forge.list_prs(Some("acme/calc")).await.unwrap();
+    assert_eq!(prs.len(), 1);
+    let pr = &prs[0];
+    assert!(
+        pr.head.starts_with(&format!("nightshift/{ticket_id}-")),
+        "{}",
+        pr.head
+    );
+    assert_eq!(
+        (pr.base.as_str(), pr.ticket_id.as_deref()),
+        ("main", Some(ticket_id))
+    );
+    assert!(
+        pr.body.contains("passed") && pr.body.contains(&format!("Tokens: {}", calls * 120)),
+        "{}",
+        pr.body
+    );
+    // main is untouched; the branch holds the fix, with the trailer, and its tests pass.
+    let bare = run.forge.repo_path("acme/calc").unwrap();
+    assert_eq!(git(&bare, &["rev-parse", "main"]), run.main_sha);
+    assert!(git(&bare, &["show", &format!("{}:calc.sh", pr.head)]).contains("$(($1 + $2))"));
+    assert!(
+        git(&bare, &["log", "-1", "--format=%B", &pr.head])
+            .contains(&format!("Nightshift-Ticket: {ticket_id}"))
+    );
+    let check = tempfile::tempdir().unwrap();
+    git(
+        check.path(),
+        &["clone", "-q", "-b", &pr.head, &bare.to_string_lossy(), "c"],
+    );
+    let test = Command::new("make")
+        .arg("test")
+        .current_dir(check.path().join("c"))
+        .output()
+        .expect("make is installed");
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stdout)
+    );
+    // Tokens recorded against the ticket's budget, nothing left held.
+    let acc = d.stores.budget.account(ticket_id).await.unwrap();
+    assert_eq!((acc.committed, acc.reserved), (calls * 120, 0));
+    // The audit trail lists every step.
+    let actions: Vec<String> = d
+        .stores
+        .audit
+        .events_for_ticket(ticket_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    let tool_calls = actions.iter().filter(|a| *a == "tool_call").count();
+    assert_eq!(tool_calls, 3, "{actions:?}");
+    for want in [
+        "start_build",
+        "job_created",
+        "tests_run",
+        "session_ended",
+        "open_pr",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == want),
+            "{want} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_openai_session_fixes_the_bug_and_opens_a_pull_request() {
+    let (base, seen) = scripted(
+        openai_script(&fix_steps(), Some(SUMMARY)),
+        "/v1/chat/completions",
+    )
+    .await;
+    let llm = Arc::new(OpenAiCompatible::new(
+        "loopback",
+        format!("{base}/v1"),
+        None,
+        http_client(Duration::from_secs(30)).unwrap(),
+    ));
+    let run = setup(llm);
+    let (tid, job) = build(&run, None).await;
+    assert_pr_opened(&run, &tid, &job, 4).await;
+    // The model got the ticket, the repository's instructions and each tool result.
+    let seen = seen.lock().unwrap();
+    let first = seen[0].to_string();
+    assert!(
+        first.contains("add returns the wrong sum")
+            && first.contains("Keep functions in calc.sh POSIX sh."),
+        "{first}"
+    );
+    assert!(seen[1].to_string().contains("call_0") && seen[3].to_string().contains("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_session_through_the_anthropic_adapter() {
+    let (base, _) = scripted(anthropic_script(&fix_steps(), SUMMARY), "/v1/messages").await;
+    let key = secrecy::SecretString::from("sk-ant-test".to_string());
+    let llm = Arc::new(Anthropic::new(
+        "loopback-anthropic",
+        base,
+        key,
+        http_client(Duration::from_secs(30)).unwrap(),
+    ));
+    let run = setup(llm);
+    let (tid, job) = build(&run, None).await;
+    assert_pr_opened(&run, &tid, &job, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_repeats_itself_is_stopped_by_the_loop_breaker() {
+    let same = vec![("read_file", json!({"path": "calc.sh"}))];
+    let (base, seen) = scripted(openai_script(&same, None), "/v1/chat/completions").await;
+    let llm = Arc::new(OpenAiCompatible::new(
+        "loopback",
+        format!("{base}/v1"),
+        None,
+        http_client(Duration::from_secs(30)).unwrap(),
+    ));
+    let run = setup(llm);
+    let (tid, job) = build(&run, None).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert!(
+        job.reason.as_deref().unwrap().contains("loop breaker"),
+        "{:?}",
+        job.reason
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "stopped at the third identical step"
+    );
+    let t = run.deps.stores.tickets.get_ticket(&tid).await.unwrap();
+    assert_eq!(t.state, TicketState::Failed);
+    assert!(
+        run.forge
+            .list_prs(Some("acme/calc"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = &run.r;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_would_overspend_is_stopped_by_the_budget() {
+    let (base, seen) = scripted(
+        openai_script(&fix_steps(), Some(SUMMARY)),
+        "/v1/chat/completions",
+    )
+    .await;
+    let llm = Arc::new(OpenAiCompatible::new(
+        "loopback",
+        format!("{base}/v1"),
+        None,
+        http_client(Duration::from_secs(30)).unwrap(),
+    ));
+    let run = setup(llm);
+    // Enough to be dispatched, not enough for one call's reservation.
+    let (tid, job) = build(&run, Some(2_000)).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert!(seen.lock().unwrap().is_empty(), "no call was made");
+    let t = run.deps.stores.tickets.get_ticket(&tid).await.unwrap();
+    assert_eq!(t.state, TicketState::BudgetExhausted);
+    assert!(
+        t.state_reason
+            .as_deref()
+            .unwrap()
+            .contains("budget exhausted"),
+        "{:?}",
+        t.state_reason
+    );
+    let acc = run.deps.stores.budget.account(&tid).await.unwrap();
+    assert_eq!((acc.committed, acc.reserved), (0, 0));
+}
