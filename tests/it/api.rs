@@ -260,6 +260,7 @@ async fn openapi_describes_every_route() {
         ("POST", "/tickets"),
         ("GET", "/tickets"),
         ("GET", "/tickets/{id}"),
+        ("GET", "/pulls"),
         ("GET", "/health"),
         ("GET", "/status"),
         ("GET", "/openapi.json"),

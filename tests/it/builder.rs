@@ -206,6 +206,10 @@ async fn assert_pr_opened(run: &Run, ticket_id: &str, job: &nightshift_core::job
     assert_eq!(t.state, TicketState::InReview);
     // A PR on the local forge, from a nightshift/ branch, into main.
     let prs = run.forge.list_prs(Some("acme/calc")).await.unwrap();
+    // ...and the API shows it.
+    let shown = nightshift_api::router(d.clone());
+    let resp = tower_get(shown, "/pulls?repo=acme/calc").await;
+    assert_eq!(resp["pulls"][0]["ticket_id"], ticket_id);
     assert_eq!(prs.len(), 1);
     let pr = &prs[0];
     assert!(
@@ -381,4 +385,17 @@ async fn a_session_that_would_overspend_is_stopped_by_the_budget() {
     );
     let acc = run.deps.stores.budget.account(&tid).await.unwrap();
     assert_eq!((acc.committed, acc.reserved), (0, 0));
+}
+
+/// One GET against the router, served on a loopback port.
+async fn tower_get(app: axum::Router, uri: &str) -> Value {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    reqwest::get(format!("http://{addr}{uri}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

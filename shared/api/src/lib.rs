@@ -40,6 +40,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket))
+        .routes(routes!(tickets::list_pulls))
         .routes(routes!(system::health))
         .routes(routes!(system::status))
         .routes(routes!(system::openapi_json))

@@ -140,3 +140,47 @@ pub async fn ticket_detail(
         ticket,
     })
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullsQuery {
+    /// Only pull requests of this repository (`owner/name`).
+    pub repo: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PullList {
+    pub pulls: Vec<nightshift_core::forge::PullRequest>,
+}
+
+/// Pull requests the builder opened, newest first.
+#[utoipa::path(
+    get, path = "/pulls", tag = "tickets", params(PullsQuery),
+    responses((status = 200, body = PullList), (status = 404, body = ErrorBody))
+)]
+pub async fn list_pulls(
+    State(s): State<AppState>,
+    Query(q): Query<PullsQuery>,
+) -> Result<Json<PullList>, ApiError> {
+    use nightshift_core::forge::ForgeError;
+    match s.deps.forge.list_prs(q.repo.as_deref()).await {
+        Ok(mut pulls) => {
+            pulls.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            Ok(Json(PullList { pulls }))
+        }
+        Err(ForgeError::NotFound { what, .. }) => Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            body: ErrorBody {
+                error: format!("{what} not found"),
+                field: Some("repo".into()),
+            },
+        }),
+        Err(e) => Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: ErrorBody {
+                error: e.to_string(),
+                field: None,
+            },
+        }),
+    }
+}
