@@ -165,7 +165,7 @@ pub async fn list_pulls(
     use nightshift_core::forge::ForgeError;
     match s.deps.forge.list_prs(q.repo.as_deref()).await {
         Ok(mut pulls) => {
-            pulls.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            pulls.sort_by_key(|p| std::cmp::Reverse(p.created_at));
             Ok(Json(PullList { pulls }))
         }
         Err(ForgeError::NotFound { what, .. }) => Err(ApiError {
