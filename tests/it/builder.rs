@@ -2,6 +2,7 @@
 //! failing test on the local forge, a ticket that asks to fix it, and a loopback
 //! LLM server replaying a scripted conversation of tool calls.
 
+use crate::helpers::git;
 use crate::helpers::{Roles, ready_ticket, roles};
 use axum::{Json, Router, routing::post};
 use nightshift_agent::llm::{Anthropic, OpenAiCompatible, http_client};
@@ -13,33 +14,9 @@ use nightshift_core::ticket::Priority;
 use nightshift_local::LocalForge;
 use nightshift_roles::{Deps, builder, dispatcher, jobs};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=dev",
-            "-c",
-            "user.email=dev@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// `add` subtracts; `make test` says so.
 fn buggy_repo() -> tempfile::TempDir {

@@ -340,9 +340,7 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
 /// which fails the ticket with that reason and settles its budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launched_worker_claims_its_job_and_reports_back() {
-    use nightshift_core::state::TicketEvent;
-    use nightshift_core::ticket::{NewTicket, Source, TicketContext, TicketType};
-    use nightshift_roles::{dispatcher, intake, transition::apply};
+    use nightshift_roles::dispatcher;
 
     let r = crate::helpers::roles();
     let d = r.deps.clone();
@@ -364,35 +362,14 @@ async fn a_launched_worker_claims_its_job_and_reports_back() {
         launcher: std::sync::Arc::new(launcher),
         ..d
     };
-    let input = NewTicket {
-        id: None,
-        kind: TicketType::Bug,
-        priority: None,
-        title: Some("fix the flaky test".into()),
-        description: None,
-        context: TicketContext {
-            repo: "acme/api".into(),
-            filepaths: vec![],
-            error_logs: vec![],
-        },
-        acceptance_criteria: vec!["the test passes 100 times in a row".into()],
-        source: None,
-        source_ref: None,
-        labels: vec![],
-        budget: None,
-    };
-    let (mut t, _) = intake::submit(&d, input, Source::Api, "test")
-        .await
-        .unwrap();
-    for ev in [
-        TicketEvent::Triage,
-        TicketEvent::Plan,
-        TicketEvent::ApproveSpec,
-    ] {
-        t = apply(&d, &t, ev, "test", serde_json::Value::Null, |_| {})
-            .await
-            .unwrap();
-    }
+    let t = crate::helpers::ready_ticket(
+        &d,
+        "fix the flaky test",
+        nightshift_core::ticket::Priority::Medium,
+        "acme/api",
+        None,
+    )
+    .await;
     let jid = dispatcher::dispatch(&d, "test")
         .await
         .unwrap()

@@ -1,14 +1,14 @@
 //! Discovery over a real repository: logs, coverage and a lock file become
 //! tickets, once each, however often it runs.
 
+use crate::helpers::git;
 use crate::helpers::roles_with;
 use nightshift_core::clock::SystemClock;
 use nightshift_core::settings::RepoDiscovery;
 use nightshift_core::state::TicketState;
 use nightshift_core::ticket::{Priority, Source};
 use nightshift_roles::discovery;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 fn advisory_db() -> PathBuf {
@@ -21,21 +21,6 @@ fn advisory_db() -> PathBuf {
         "this test needs ../shared/data/rustsec-advisory-db beside the checkout (see shared/data/README.md)"
     );
     p
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 const LOCK: &str = r#"version = 3

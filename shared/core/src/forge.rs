@@ -95,6 +95,22 @@ pub enum ForgeError {
     },
 }
 
+/// Whether `branch` is a name safe to hand to git: a strict subset of git's own
+/// rules (no option-like or path-escaping names). Forges and workers both check.
+pub fn is_safe_branch_name(branch: &str) -> bool {
+    !branch.is_empty()
+        && branch.len() <= 200
+        && !branch.starts_with(['-', '/', '.'])
+        && !branch.ends_with(['/', '.'])
+        && !branch.ends_with(".lock")
+        && !branch.contains("..")
+        && !branch.contains("//")
+        && !branch.contains("/.")
+        && branch
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+}
+
 #[async_trait]
 pub trait Forge: Send + Sync {
     fn name(&self) -> &str;

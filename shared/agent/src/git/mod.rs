@@ -81,17 +81,7 @@ pub fn branch_name(ticket_id: &str, title: &str) -> String {
 
 /// A branch name safe to hand to git: a strict subset of git's own rules.
 pub fn check_branch(branch: &str) -> Result<(), GitError> {
-    let ok = !branch.is_empty()
-        && branch.len() <= 200
-        && !branch.starts_with(['-', '/', '.'])
-        && !branch.ends_with(['/', '.'])
-        && !branch.ends_with(".lock")
-        && !branch.contains("..")
-        && !branch.contains("//")
-        && !branch.contains("/.")
-        && branch
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+    let ok = nightshift_core::forge::is_safe_branch_name(branch);
     if ok {
         Ok(())
     } else {

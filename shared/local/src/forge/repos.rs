@@ -60,17 +60,7 @@ pub(super) fn split_repo(repo: &str) -> Result<(&str, &str), ForgeError> {
 
 /// A branch name safe to hand to git: a stricter subset of git's rules.
 pub(super) fn check_branch(branch: &str) -> Result<(), ForgeError> {
-    let ok = !branch.is_empty()
-        && branch.len() <= 200
-        && !branch.starts_with(['-', '/', '.'])
-        && !branch.ends_with(['/', '.'])
-        && !branch.ends_with(".lock")
-        && !branch.contains("..")
-        && !branch.contains("//")
-        && !branch.contains("/.")
-        && branch
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+    let ok = nightshift_core::forge::is_safe_branch_name(branch);
     if ok {
         Ok(())
     } else {
