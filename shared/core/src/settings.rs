@@ -106,6 +106,8 @@ pub struct DispatcherSettings {
     pub job_deadline_secs: u64,
     /// Attempts before a job whose worker keeps vanishing is failed.
     pub max_attempts: u32,
+    /// Rounds of answering review comments before a ticket is failed.
+    pub max_review_rounds: u32,
 }
 
 impl Default for DispatcherSettings {
@@ -115,6 +117,7 @@ impl Default for DispatcherSettings {
             job_lease_secs: 120,
             job_deadline_secs: 3 * 3600,
             max_attempts: 3,
+            max_review_rounds: 3,
         }
     }
 }

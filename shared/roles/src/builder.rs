@@ -11,12 +11,12 @@ use nightshift_agent::budget::Budgeted;
 use nightshift_agent::git::{GitError, GitWorkspace, branch_name};
 use nightshift_agent::session::{
     PromptOptions, Session, SessionEnd, SessionLimits, SessionReport, kickoff_message,
-    system_prompt,
+    review_message, system_prompt,
 };
 use nightshift_agent::tools::{Toolbox, ToolboxConfig, Workspace};
 use nightshift_core::audit::NewAuditEvent;
-use nightshift_core::forge::NewPullRequest;
-use nightshift_core::job::{Job, JobOutcome, JobState};
+use nightshift_core::forge::{NewPullRequest, PrState, PullRequest};
+use nightshift_core::job::{Job, JobKind, JobOutcome, JobState};
 use nightshift_core::state::TicketEvent;
 use nightshift_core::ticket::Ticket;
 use std::future::Future;
@@ -35,7 +35,7 @@ fn failed(reason: impl Into<String>, tokens: u64) -> JobOutcome {
     }
 }
 
-/// Runs the build job `job` in `workdir` until it ends or `shutdown` fires, and
+/// Runs the build (or review-round) job `job` in `workdir` until it ends or `shutdown` fires, and
 /// says how it ended. Ticket moves it causes (to `in_review`, to
 /// `budget_exhausted`) are made here; a failure is left to job-events.
 pub async fn run(
@@ -70,10 +70,38 @@ pub async fn run(
         Ok(g) => g,
         Err(e) => return Ok(failed(format!("clone failed: {e}"), 0)),
     };
-    let branch = branch_name(&ticket.id, &ticket.title);
-    if let Err(e) = git.create_branch(&branch).await {
-        return Ok(failed(format!("cannot create {branch}: {e}"), 0));
-    }
+    // A review round works on the open pull request's branch, with its comments;
+    // a build starts a new branch.
+    let review = if job.kind == JobKind::AddressReview {
+        match open_pr_of(deps, &ticket).await {
+            Some(pr) => Some(pr),
+            None => return Ok(failed("no open pull request to answer the review of", 0)),
+        }
+    } else {
+        None
+    };
+    let branch = match &review {
+        Some(pr) => {
+            if let Err(e) = git.checkout_branch(&pr.head).await {
+                return Ok(failed(format!("cannot check out {}: {e}", pr.head), 0));
+            }
+            pr.head.clone()
+        }
+        None => {
+            let b = branch_name(&ticket.id, &ticket.title);
+            if let Err(e) = git.create_branch(&b).await {
+                return Ok(failed(format!("cannot create {b}: {e}"), 0));
+            }
+            b
+        }
+    };
+    let first_message = match &review {
+        Some(pr) => match deps.forge.comments(&pr.repo, pr.number).await {
+            Ok(comments) => review_message(&ticket, pr.number, &comments),
+            Err(e) => return Ok(failed(format!("cannot read the review comments: {e}"), 0)),
+        },
+        None => kickoff_message(&ticket),
+    };
     let toolbox = Toolbox::new(
         Workspace::new(&checkout)
             .map_err(|e| nightshift_core::StoreError::backend("workspace", e))?,
@@ -100,7 +128,7 @@ pub async fn run(
         "builder",
         toolbox.clone(),
         system,
-        kickoff_message(&ticket),
+        first_message,
         limits,
     );
     let report = session.run(shutdown).await;
@@ -108,17 +136,18 @@ pub async fn run(
     let tokens = report.usage.total();
     match report.end {
         SessionEnd::Done { summary } => {
-            finish(
-                deps,
-                &ticket,
-                &git,
-                &toolbox,
-                &branch,
-                &access.default_branch,
-                &summary,
-                tokens,
+            let base = &access.default_branch;
+            let outcome = finish(
+                deps, &ticket, &git, &toolbox, &branch, base, &summary, tokens,
             )
-            .await
+            .await?;
+            if let (Some(pr), JobState::Succeeded) = (&review, outcome.state) {
+                let note = format!("Addressed the review feedback:\n\n{}", summary.trim());
+                if let Err(e) = deps.forge.comment(&pr.repo, pr.number, &note).await {
+                    tracing::warn!(pr = pr.number, error = %e, "could not comment on the pull request");
+                }
+            }
+            Ok(outcome)
         }
         SessionEnd::BudgetExhausted { message } => {
             let reason = format!("budget exhausted during the build: {message}");
@@ -253,6 +282,14 @@ async fn finish(
         reason: Some(format!("opened pull request #{}", pr.number)),
         tokens_used: tokens,
     })
+}
+
+/// The ticket's open pull request, newest first.
+async fn open_pr_of(deps: &Deps, ticket: &Ticket) -> Option<PullRequest> {
+    let prs = deps.forge.list_prs(Some(&ticket.context.repo)).await.ok()?;
+    prs.into_iter()
+        .filter(|p| p.state == PrState::Open && p.ticket_id.as_deref() == Some(ticket.id.as_str()))
+        .max_by_key(|p| p.number)
 }
 
 /// Every tool call, then how the session ended: the ticket's audit trail.

@@ -80,7 +80,24 @@ async fn pass(deps: &Deps) -> RoleResult<DispatchReport> {
     let cap = deps.settings.dispatcher.max_concurrent_jobs;
     let active = deps.stores.jobs.count_active_jobs().await?;
     let free = cap.saturating_sub(active) as usize;
-    let ready = deps.stores.tickets.ready_tickets(free + 1000).await?;
+    // Ready tickets and tickets whose review asked for changes, best first.
+    let mut ready = deps.stores.tickets.ready_tickets(free + 1000).await?;
+    ready.extend(
+        deps.stores
+            .tickets
+            .list_tickets(&TicketFilter {
+                state: Some(TicketState::ChangesRequested),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?,
+    );
+    ready.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a.created_at.cmp(&b.created_at))
+            .then(a.id.cmp(&b.id))
+    });
     for ticket in ready.iter().take(free) {
         start(deps, ticket, &mut report).await?;
     }
@@ -91,6 +108,25 @@ async fn pass(deps: &Deps) -> RoleResult<DispatchReport> {
 /// Reserve, move to building, create the job, launch: for one ready ticket.
 async fn start(deps: &Deps, ticket: &Ticket, report: &mut DispatchReport) -> RoleResult<()> {
     let round = ticket.build_rounds + 1;
+    let max_reviews = deps.settings.dispatcher.max_review_rounds;
+    if ticket.state == TicketState::ChangesRequested && ticket.build_rounds > max_reviews {
+        let reason = format!(
+            "review asked for changes after {max_reviews} rounds of answering it; a person should take over"
+        );
+        match apply(
+            deps,
+            ticket,
+            TicketEvent::Fail,
+            "dispatcher",
+            serde_json::json!({ "reason": reason }),
+            |t| t.state_reason = Some(reason.clone()),
+        )
+        .await
+        {
+            Ok(_) | Err(RoleError::Store(StoreError::Conflict { .. })) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
     let jid = job_id(ticket, round);
     let amount = deps
         .settings

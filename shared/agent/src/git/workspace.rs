@@ -133,6 +133,18 @@ impl GitWorkspace {
             .map(drop)
     }
 
+    /// Switches to an existing branch of the remote (a pull request's head, to
+    /// answer review comments on it).
+    pub async fn checkout_branch(&self, branch: &str) -> Result<(), GitError> {
+        check_branch(branch)?;
+        let remote = format!("origin/{branch}");
+        self.git()
+            .args(["switch", "--quiet", "-C", branch, &remote])
+            .run()
+            .await
+            .map(drop)
+    }
+
     /// Stages everything (respecting `.gitignore`) and commits it with a
     /// `Nightshift-Ticket: <id>` trailer; returns the new commit's sha.
     pub async fn commit_all(&self, message: &str, ticket_id: &str) -> Result<String, GitError> {

@@ -20,7 +20,7 @@ pub mod prompt;
 mod repomap;
 mod runner;
 
-pub use prompt::{PromptOptions, kickoff_message, strip_hidden, system_prompt};
+pub use prompt::{PromptOptions, kickoff_message, review_message, strip_hidden, system_prompt};
 pub use repomap::repo_map;
 pub use runner::Session;
 

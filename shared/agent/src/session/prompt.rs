@@ -11,6 +11,7 @@
 //! or on the blocking pool.
 
 use super::repomap::repo_map;
+use nightshift_core::forge::PrComment;
 use nightshift_core::ticket::Ticket;
 use regex::Regex;
 use std::fmt::Write as _;
@@ -138,6 +139,31 @@ pub fn kickoff_message(ticket: &Ticket) -> String {
          finish with a short summary and no tool call.",
         ticket.id
     )
+}
+
+/// The first user message of a review round: the pull request's comments by
+/// people who may write to the repository, each as untrusted data. Comments by
+/// anyone else, and Nightshift's own, never reach the prompt.
+pub fn review_message(ticket: &Ticket, pr_number: u64, comments: &[PrComment]) -> String {
+    let mut m = format!(
+        "Your pull request #{pr_number} for ticket {} got review feedback. Address every point below          on the same branch, run the tests, and finish with a short summary of what you changed          and no tool call.\n\n",
+        ticket.id
+    );
+    for c in comments
+        .iter()
+        .filter(|c| c.author_can_write && c.author != "nightshift")
+    {
+        let at = match (&c.path, c.line) {
+            (Some(p), Some(l)) => format!(" on {p}:{l}"),
+            (Some(p), None) => format!(" on {p}"),
+            _ => String::new(),
+        };
+        m.push_str(&untrusted(
+            &format!("review comment by {}{at}", c.author),
+            &c.body,
+        ));
+    }
+    m
 }
 
 /// A root-level instruction file, only if it is a regular file (a symlink could
