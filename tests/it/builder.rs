@@ -59,6 +59,16 @@ async fn scripted(replies: Vec<Value>, path: &'static str) -> (String, Arc<Mutex
 
 type Step<'a> = (&'a str, Value);
 
+/// The OpenAI-compatible adapter pointed at a scripted server.
+fn openai(base: &str) -> Arc<dyn LlmProvider> {
+    Arc::new(OpenAiCompatible::new(
+        "loopback",
+        format!("{base}/v1"),
+        None,
+        http_client(Duration::from_secs(30)).unwrap(),
+    ))
+}
+
 fn fix_steps() -> Vec<Step<'static>> {
     vec![
         ("read_file", json!({"path": "calc.sh"})),
@@ -266,12 +276,7 @@ async fn a_scripted_openai_session_fixes_the_bug_and_opens_a_pull_request() {
         "/v1/chat/completions",
     )
     .await;
-    let llm = Arc::new(OpenAiCompatible::new(
-        "loopback",
-        format!("{base}/v1"),
-        None,
-        http_client(Duration::from_secs(30)).unwrap(),
-    ));
+    let llm = openai(&base);
     let run = setup(llm);
     let (tid, job) = build(&run, None).await;
     assert_pr_opened(&run, &tid, &job, 4).await;
@@ -305,12 +310,7 @@ async fn the_same_session_through_the_anthropic_adapter() {
 async fn a_session_that_repeats_itself_is_stopped_by_the_loop_breaker() {
     let same = vec![("read_file", json!({"path": "calc.sh"}))];
     let (base, seen) = scripted(openai_script(&same, None), "/v1/chat/completions").await;
-    let llm = Arc::new(OpenAiCompatible::new(
-        "loopback",
-        format!("{base}/v1"),
-        None,
-        http_client(Duration::from_secs(30)).unwrap(),
-    ));
+    let llm = openai(&base);
     let run = setup(llm);
     let (tid, job) = build(&run, None).await;
     assert_eq!(job.state, JobState::Failed);
@@ -343,12 +343,7 @@ async fn a_session_that_would_overspend_is_stopped_by_the_budget() {
         "/v1/chat/completions",
     )
     .await;
-    let llm = Arc::new(OpenAiCompatible::new(
-        "loopback",
-        format!("{base}/v1"),
-        None,
-        http_client(Duration::from_secs(30)).unwrap(),
-    ));
+    let llm = openai(&base);
     let run = setup(llm);
     // Enough to be dispatched, not enough for one call's reservation.
     let (tid, job) = build(&run, Some(2_000)).await;
@@ -388,12 +383,7 @@ async fn review_comments_are_answered_on_the_same_branch_for_a_bounded_number_of
         "/v1/chat/completions",
     )
     .await;
-    let llm = Arc::new(OpenAiCompatible::new(
-        "loopback",
-        format!("{base}/v1"),
-        None,
-        http_client(Duration::from_secs(30)).unwrap(),
-    ));
+    let llm = openai(&base);
     let run = setup(llm);
     let (tid, first) = build(&run, None).await;
     assert_eq!(first.state, JobState::Succeeded, "{:?}", first.reason);
@@ -450,12 +440,7 @@ async fn review_comments_are_answered_on_the_same_branch_for_a_bounded_number_of
         "/v1/chat/completions",
     )
     .await;
-    let llm2: Arc<dyn LlmProvider> = Arc::new(OpenAiCompatible::new(
-        "loopback",
-        format!("{base2}/v1"),
-        None,
-        http_client(Duration::from_secs(30)).unwrap(),
-    ));
+    let llm2: Arc<dyn LlmProvider> = openai(&base2);
     let d2 = Deps {
         llm: Some(llm2),
         ..run.deps.clone()

@@ -259,29 +259,34 @@ async fn launch(deps: &Deps, job: &Job) -> RoleResult<()> {
     Ok(())
 }
 
+/// Every `building` ticket with its current job, if that job exists.
+pub async fn building_with_jobs(deps: &Deps) -> RoleResult<Vec<(Ticket, Option<Job>)>> {
+    let filter = TicketFilter {
+        state: Some(TicketState::Building),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for t in deps.stores.tickets.list_tickets(&filter).await? {
+        let job = match deps.stores.jobs.get_job(&job_id(&t, t.build_rounds)).await {
+            Ok(j) => Some(j),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
+        };
+        out.push((t, job));
+    }
+    Ok(out)
+}
+
 /// A `building` ticket whose job was never created (a pass died after the
 /// transition) gets it now.
 async fn repair_building(deps: &Deps, report: &mut DispatchReport) -> RoleResult<()> {
-    let building = deps
-        .stores
-        .tickets
-        .list_tickets(&TicketFilter {
-            state: Some(TicketState::Building),
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .await?;
-    for t in building {
-        let jid = job_id(&t, t.build_rounds);
-        match deps.stores.jobs.get_job(&jid).await {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {
-                // The state it left is not known here; a fresh build is the safe reading.
-                let job = create_job(deps, &t, t.build_rounds, JobKind::Build).await?;
-                launch(deps, &job).await?;
-                report.relaunched.push(job.id);
-            }
-            Err(e) => return Err(e.into()),
+    for (t, job) in building_with_jobs(deps).await? {
+        if job.is_none() {
+            // The state it left is not known here; a fresh build is the safe reading.
+            let job = create_job(deps, &t, t.build_rounds, JobKind::Build).await?;
+            launch(deps, &job).await?;
+            report.relaunched.push(job.id);
         }
     }
     Ok(())

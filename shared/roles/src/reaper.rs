@@ -171,30 +171,11 @@ async fn sweep_launches(deps: &Deps, report: &mut ReapReport) -> RoleResult<()> 
 /// A `building` ticket whose current job finished but whose ticket was never
 /// settled (the process settling it died) is settled now. Idempotent.
 async fn sweep_building(deps: &Deps) -> RoleResult<()> {
-    let building = deps
-        .stores
-        .tickets
-        .list_tickets(&TicketFilter {
-            state: Some(TicketState::Building),
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .await?;
-    for t in building {
-        match deps
-            .stores
-            .jobs
-            .get_job(&crate::dispatcher::job_id(&t, t.build_rounds))
-            .await
+    for (_, job) in crate::dispatcher::building_with_jobs(deps).await? {
+        if let Some(job) = job.filter(|j| j.state.is_finished())
+            && let Err(e) = crate::jobs::on_job_finished(deps, &job).await
         {
-            Ok(job) if job.state.is_finished() => {
-                if let Err(e) = crate::jobs::on_job_finished(deps, &job).await {
-                    tracing::warn!(job_id = %job.id, error = %e, "could not settle a finished job");
-                }
-            }
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
+            tracing::warn!(job_id = %job.id, error = %e, "could not settle a finished job");
         }
     }
     Ok(())
