@@ -3,9 +3,13 @@
 use anyhow::Context;
 use nightshift_agent::llm::Router;
 use nightshift_core::clock::SystemClock;
+use nightshift_core::forge::Forge;
 use nightshift_core::llm::LlmProvider;
+use nightshift_core::ports::Secrets;
 use nightshift_core::ports::Stores;
+use nightshift_core::settings::forge::ForgeKind;
 use nightshift_core::settings::{LogFormat, Settings};
+use nightshift_forge::GitHubForge;
 use nightshift_local::{
     Db, EnvSecrets, FileLogSource, LocalForge, ProcessLauncher, SqliteQueue, SqliteStore,
 };
@@ -68,24 +72,45 @@ pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Resu
             path.to_string_lossy().into_owned(),
         ));
     }
-    for p in &settings.llm.providers {
-        if let Some(name) = &p.api_key_secret {
-            let var = EnvSecrets::env_name(name);
-            if let Ok(v) = std::env::var(&var) {
-                child_env.push((var, v));
-            }
+    // Until GitHub App installation tokens land, a worker on the GitHub forge
+    // gets the configured token too; it never reaches the agent's tools (their
+    // environment is scrubbed) nor the checkout (git reads it from its own env).
+    let mut secret_names: Vec<&String> = settings
+        .llm
+        .providers
+        .iter()
+        .filter_map(|p| p.api_key_secret.as_ref())
+        .collect();
+    if settings.forge.kind == ForgeKind::Github {
+        secret_names.push(&settings.forge.github.token_secret);
+    }
+    for name in secret_names {
+        let var = EnvSecrets::env_name(name);
+        if let Ok(v) = std::env::var(&var) {
+            child_env.push((var, v));
         }
     }
     let launcher = ProcessLauncher::new(command, settings.jobs_dir(), child_env)?;
-    let forge = LocalForge::new(
-        db.clone(),
-        settings.data_dir.join("forge"),
-        nightshift_roles::builder::PROTECTED_BRANCHES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        clock.clone(),
-    );
+    let secrets = EnvSecrets::new(Some(settings.data_dir.join("secrets")));
+    let forge: Arc<dyn Forge> = match settings.forge.kind {
+        ForgeKind::Local => Arc::new(LocalForge::new(
+            db.clone(),
+            settings.data_dir.join("forge"),
+            nightshift_roles::builder::PROTECTED_BRANCHES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            clock.clone(),
+        )),
+        ForgeKind::Github => {
+            let gh = settings.forge.github.clone();
+            let token = secrets
+                .get(&gh.token_secret)
+                .await
+                .context("the GitHub token")?;
+            Arc::new(GitHubForge::new(gh, token).context("the GitHub forge")?)
+        }
+    };
     let llm: Option<Arc<dyn LlmProvider>> = if settings.llm.is_configured() {
         let router = Router::build(
             &settings.llm,
@@ -102,7 +127,7 @@ pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Resu
         queue,
         launcher: Arc::new(launcher),
         logs: Arc::new(FileLogSource::new(None)),
-        forge: Arc::new(forge),
+        forge,
         llm,
         clock,
         settings: Arc::new(settings),

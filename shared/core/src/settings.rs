@@ -2,6 +2,7 @@
 //! then `NIGHTSHIFT_*` environment variables, `__` between levels) happens at the
 //! edge, in the roles crate's `config` module; this is only the shape.
 
+pub mod forge;
 pub mod llm;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ pub struct Settings {
     pub discovery: DiscoverySettings,
     /// LLM providers and per-role routes; empty, the deterministic parts run alone.
     pub llm: llm::LlmSettings,
+    /// Where repositories live and pull requests are opened.
+    pub forge: forge::ForgeSettings,
 }
 
 impl Default for Settings {
@@ -42,6 +45,7 @@ impl Default for Settings {
             launcher: LauncherSettings::default(),
             discovery: DiscoverySettings::default(),
             llm: llm::LlmSettings::default(),
+            forge: forge::ForgeSettings::default(),
         }
     }
 }

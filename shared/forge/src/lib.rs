@@ -31,8 +31,8 @@ use nightshift_core::forge::{
 };
 use octocrab::Octocrab;
 use secrecy::SecretString;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -46,33 +46,7 @@ const PR_PAGES: u32 = 2;
 /// Pages of 100 read per comment kind by `comments`.
 const COMMENT_PAGES: u32 = 10;
 
-/// Settings for [`GitHubForge`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GitHubSettings {
-    /// The REST API root: `https://api.github.com`, or
-    /// `https://<host>/api/v3` for GitHub Enterprise Server.
-    pub api_url: String,
-    /// The Secrets port name of a token with `repo` scope.
-    pub token_secret: String,
-    /// Branches never deleted, in every repository (each repository's
-    /// default branch is always protected as well).
-    pub protected_branches: Vec<String>,
-    /// Repositories (`owner/name`) `list_prs(None)` covers, besides those
-    /// this forge has touched since it started.
-    pub repos: Vec<String>,
-}
-
-impl Default for GitHubSettings {
-    fn default() -> Self {
-        GitHubSettings {
-            api_url: "https://api.github.com".into(),
-            token_secret: "github-token".into(),
-            protected_branches: vec!["main".into(), "master".into()],
-            repos: Vec::new(),
-        }
-    }
-}
+pub use nightshift_core::settings::forge::GitHubSettings;
 
 /// The forge port over GitHub's REST API.
 pub struct GitHubForge {

@@ -93,6 +93,29 @@ mod tests {
     }
 
     #[test]
+    fn selects_the_github_forge() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "nightshift.toml",
+                "[forge]\nkind = \"github\"\n[forge.github]\ntoken_secret = \"gh/acme\"\n",
+            )?;
+            let s = load(None).unwrap();
+            assert_eq!(
+                s.forge.kind,
+                nightshift_core::settings::forge::ForgeKind::Github
+            );
+            assert_eq!(
+                (
+                    s.forge.github.token_secret.as_str(),
+                    s.forge.github.api_url.as_str()
+                ),
+                ("gh/acme", "https://api.github.com")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn names_the_bad_key() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("nightshift.toml", "prot = 1\n")?;
