@@ -10,11 +10,12 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 # A C compiler for the bundled SQLite; git and make for the real repositories
-# the builder, forge and discovery tests create.
+# the builder, forge and discovery tests create; bubblewrap for the job sandbox.
 missing=()
 command -v cc >/dev/null || missing+=(gcc)
 command -v git >/dev/null || missing+=(git)
 command -v make >/dev/null || missing+=(make)
+command -v bwrap >/dev/null || missing+=(bubblewrap)   # the job sandbox
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}..."
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

@@ -335,7 +335,8 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
     );
 }
 
-/// The dispatcher launches the real `nightshift worker` as a sandboxed child: it
+/// The dispatcher launches the real `nightshift worker` as a child inside
+/// bubblewrap: it
 /// claims its job, and (no LLM being configured) fails it saying why,
 /// which fails the ticket with that reason and settles its budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +358,12 @@ async fn a_launched_worker_claims_its_job_and_reports_back() {
             d.settings.data_dir.to_string_lossy().to_string(),
         )],
     )
-    .unwrap();
+    .unwrap()
+    // As `nightshift up` runs it: inside bubblewrap, only the data dir writable.
+    .with_sandbox(Some(
+        nightshift_local::Bubblewrap::find(vec![d.settings.data_dir.clone()], vec![])
+            .expect("this test needs bubblewrap: apt-get install bubblewrap"),
+    ));
     let d = nightshift_roles::Deps {
         launcher: std::sync::Arc::new(launcher),
         ..d

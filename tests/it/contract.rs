@@ -74,3 +74,77 @@ mod file_log_source {
 
     nightshift_contract::logs_contract!(make);
 }
+
+/// The same launcher contract with every job inside bubblewrap, and what the
+/// sandbox keeps a job from doing.
+mod sandboxed_launcher {
+    use nightshift_contract::LauncherFixture;
+    use nightshift_core::ports::{JobLauncher, LaunchRequest, LaunchState};
+    use nightshift_local::{Bubblewrap, ProcessLauncher};
+    use std::sync::Arc;
+
+    fn launcher(dir: &std::path::Path, script: &str) -> ProcessLauncher {
+        let sandbox = Bubblewrap::find(vec![dir.to_path_buf()], vec![dir.join("secrets")]).expect(
+            "these tests need bubblewrap: apt-get install bubblewrap (scripts/test.sh installs it)",
+        );
+        ProcessLauncher::new(
+            vec!["/bin/sh".into(), "-c".into(), script.into()],
+            dir.join("jobs"),
+            vec![],
+        )
+        .unwrap()
+        .with_stop_grace(std::time::Duration::from_millis(500))
+        .with_sandbox(Some(sandbox))
+    }
+
+    async fn make() -> LauncherFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let script = r#"case "$NIGHTSHIFT_JOB_ID" in quick*) exit 0 ;; *) exec sleep 30 ;; esac"#;
+        LauncherFixture {
+            launcher: Arc::new(launcher(dir.path(), script)),
+            guard: Box::new(dir),
+        }
+    }
+
+    nightshift_contract::launcher_contract!(make);
+
+    async fn exit_code(l: &ProcessLauncher, job: &str) -> i32 {
+        let h = l
+            .launch(&LaunchRequest {
+                job_id: job.into(),
+                attempt: 1,
+            })
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            if let LaunchState::Exited { code } = l.status(&h).await.unwrap() {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{job} did not exit");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sandboxed_job_writes_its_workdir_only_and_cannot_read_the_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/github_token"), "ghp_hidden").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let probe = outside.path().join("probe");
+        let secrets = dir.path().join("secrets/github_token");
+        let script = format!(
+            "touch made-here || exit 10; touch '{}' 2>/dev/null && exit 11; cat '{}' 2>/dev/null && exit 12; exit 0",
+            probe.display(),
+            secrets.display()
+        );
+        let l = launcher(dir.path(), &script);
+        assert_eq!(
+            exit_code(&l, "probe-1").await,
+            0,
+            "the workdir is writable, the rest read-only, the secrets hidden"
+        );
+        assert!(dir.path().join("jobs/probe-1/1/work/made-here").exists());
+        assert!(!probe.exists());
+    }
+}

@@ -7,11 +7,13 @@ use nightshift_core::forge::Forge;
 use nightshift_core::llm::LlmProvider;
 use nightshift_core::ports::Secrets;
 use nightshift_core::ports::Stores;
+use nightshift_core::settings::SandboxMode;
 use nightshift_core::settings::forge::ForgeKind;
 use nightshift_core::settings::{LogFormat, Settings};
 use nightshift_forge::GitHubForge;
 use nightshift_local::{
-    Db, EnvSecrets, FileLogSource, LocalForge, ProcessLauncher, SqliteQueue, SqliteStore,
+    Bubblewrap, Db, EnvSecrets, FileLogSource, LocalForge, ProcessLauncher, SqliteQueue,
+    SqliteStore,
 };
 use nightshift_roles::Deps;
 use std::path::Path;
@@ -90,7 +92,19 @@ pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Resu
             child_env.push((var, v));
         }
     }
-    let launcher = ProcessLauncher::new(command, settings.jobs_dir(), child_env)?;
+    let bwrap = || {
+        Bubblewrap::find(
+            vec![settings.data_dir.clone()],
+            vec![settings.data_dir.join("secrets")],
+        )
+    };
+    let sandbox = match settings.launcher.sandbox {
+        SandboxMode::Auto => bwrap(),
+        SandboxMode::Bubblewrap => Some(bwrap().context("launcher.sandbox = \"bubblewrap\" but bwrap is not installed (apt-get install bubblewrap)")?),
+        SandboxMode::None => None,
+    };
+    let launcher =
+        ProcessLauncher::new(command, settings.jobs_dir(), child_env)?.with_sandbox(sandbox);
     let secrets = EnvSecrets::new(Some(settings.data_dir.join("secrets")));
     let forge: Arc<dyn Forge> = match settings.forge.kind {
         ForgeKind::Local => Arc::new(LocalForge::new(

@@ -165,6 +165,18 @@ pub struct LauncherSettings {
     /// The command that runs one job, `{job_id}` and `{attempt}` filled in. Empty:
     /// this binary's own `worker --job {job_id}`.
     pub command: Vec<String>,
+    /// `auto`: bubblewrap around each job where `bwrap` is installed;
+    /// `bubblewrap`: required; `none`: a plain child process.
+    pub sandbox: SandboxMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    #[default]
+    Auto,
+    Bubblewrap,
+    None,
 }
 
 /// What the discovery loop looks at, and when a finding is worth a ticket.

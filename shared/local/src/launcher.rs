@@ -19,6 +19,69 @@ pub struct ProcessLauncher {
     jobs_dir: PathBuf,
     extra_env: Vec<(String, String)>,
     stop_grace: Duration,
+    sandbox: Option<Bubblewrap>,
+}
+
+/// bubblewrap around each job: the whole filesystem read-only but for the
+/// writable paths (the data directory: the job's sandbox, the store, the local
+/// forge), with hidden paths (the secrets directory) replaced by empty ones;
+/// own PID namespace; dies with its parent. The network stays (LLM calls).
+#[derive(Debug, Clone)]
+pub struct Bubblewrap {
+    pub bwrap: PathBuf,
+    pub writable: Vec<PathBuf>,
+    pub hidden: Vec<PathBuf>,
+}
+
+impl Bubblewrap {
+    /// `bwrap` from PATH, if it is installed.
+    pub fn find(writable: Vec<PathBuf>, hidden: Vec<PathBuf>) -> Option<Self> {
+        let path = std::env::var_os("PATH")?;
+        let bwrap = std::env::split_paths(&path)
+            .map(|d| d.join("bwrap"))
+            .find(|p| p.is_file())?;
+        Some(Self {
+            bwrap,
+            writable,
+            hidden,
+        })
+    }
+
+    fn args(&self, workdir: &Path) -> Vec<std::ffi::OsString> {
+        let mut a: Vec<std::ffi::OsString> = [
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-pid",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        for w in &self.writable {
+            a.extend([
+                "--bind".into(),
+                w.clone().into_os_string(),
+                w.clone().into_os_string(),
+            ]);
+        }
+        for h in self.hidden.iter().filter(|h| h.exists()) {
+            a.extend(["--tmpfs".into(), h.clone().into_os_string()]);
+        }
+        a.extend([
+            "--chdir".into(),
+            workdir.as_os_str().to_owned(),
+            "--".into(),
+        ]);
+        a
+    }
 }
 
 fn err(message: impl Into<String>) -> LaunchError {
@@ -53,12 +116,23 @@ impl ProcessLauncher {
             jobs_dir,
             extra_env,
             stop_grace: Duration::from_secs(10),
+            sandbox: None,
         })
     }
 
     pub fn with_stop_grace(mut self, grace: Duration) -> Self {
         self.stop_grace = grace;
         self
+    }
+
+    /// Runs every job inside `sandbox` (see [`Bubblewrap::find`]).
+    pub fn with_sandbox(mut self, sandbox: Option<Bubblewrap>) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    pub fn sandbox(&self) -> Option<&Bubblewrap> {
+        self.sandbox.as_ref()
     }
 
     fn attempt_dir(&self, job_id: &str, attempt: u32) -> PathBuf {
@@ -133,7 +207,14 @@ impl JobLauncher for ProcessLauncher {
                 .replace("{attempt}", &req.attempt.to_string())
                 .replace("{workdir}", &workdir.to_string_lossy())
         };
-        let mut cmd = tokio::process::Command::new(&self.command[0]);
+        let mut cmd = match &self.sandbox {
+            Some(b) => {
+                let mut c = tokio::process::Command::new(&b.bwrap);
+                c.args(b.args(&workdir)).arg(&self.command[0]);
+                c
+            }
+            None => tokio::process::Command::new(&self.command[0]),
+        };
         cmd.args(self.command[1..].iter().map(fill))
             .current_dir(&workdir)
             .env_clear()

@@ -15,7 +15,7 @@ pub mod secrets;
 pub mod sqlite;
 
 pub use forge::LocalForge;
-pub use launcher::ProcessLauncher;
+pub use launcher::{Bubblewrap, ProcessLauncher};
 pub use logs::FileLogSource;
 pub use secrets::EnvSecrets;
 pub use sqlite::{Db, SqliteQueue, SqliteStore};
