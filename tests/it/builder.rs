@@ -513,3 +513,95 @@ async fn review_comments_are_answered_on_the_same_branch_for_a_bounded_number_of
     assert_eq!(t.state, TicketState::Failed);
     assert!(t.state_reason.unwrap().contains("after 1 rounds"));
 }
+
+/// The whole way, as `nightshift up` runs it: the dispatcher launches the real
+/// `nightshift worker` inside bubblewrap, which reads the `[llm]` settings from
+/// its settings file, clones from the local forge and opens the pull request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_build_runs_in_the_sandboxed_worker_process() {
+    let (base, _) = scripted(
+        openai_script(&fix_steps(), Some(SUMMARY)),
+        "/v1/chat/completions",
+    )
+    .await;
+    let run = setup(openai(&base));
+    let data = run.deps.settings.data_dir.clone();
+    let config = data.join("nightshift.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[llm.providers]]\nname = \"loopback\"\nkind = \"openai\"\nbase_url = \"{base}/v1\"\n\n[llm.routes]\nbuilder = [\"loopback:m\"]\n"
+        ),
+    )
+    .unwrap();
+    let launcher = nightshift_local::ProcessLauncher::new(
+        vec![
+            env!("CARGO_BIN_EXE_nightshift").into(),
+            "worker".into(),
+            "--job".into(),
+            "{job_id}".into(),
+        ],
+        run.deps.settings.jobs_dir(),
+        vec![
+            (
+                "NIGHTSHIFT_DATA_DIR".into(),
+                data.to_string_lossy().into_owned(),
+            ),
+            (
+                "NIGHTSHIFT_CONFIG".into(),
+                config.to_string_lossy().into_owned(),
+            ),
+        ],
+    )
+    .unwrap()
+    .with_sandbox(Some(
+        nightshift_local::Bubblewrap::find(vec![data.clone()], vec![data.join("secrets")])
+            .expect("this test needs bubblewrap: apt-get install bubblewrap"),
+    ));
+    let d = Deps {
+        launcher: Arc::new(launcher),
+        ..run.deps.clone()
+    };
+    let t = ready_ticket(
+        &d,
+        "add returns the wrong sum",
+        Priority::High,
+        "acme/calc",
+        None,
+    )
+    .await;
+    let jid = dispatcher::dispatch(&d, "test")
+        .await
+        .unwrap()
+        .launched
+        .remove(0);
+    crate::helpers::eventually("the worker finishes the job", || async {
+        d.stores
+            .jobs
+            .get_job(&jid)
+            .await
+            .unwrap()
+            .state
+            .is_finished()
+    })
+    .await;
+    let job = d.stores.jobs.get_job(&jid).await.unwrap();
+    let log = std::fs::read_to_string(d.settings.jobs_dir().join(&jid).join("1/stderr.log"))
+        .unwrap_or_default();
+    assert_eq!(job.state, JobState::Succeeded, "{:?}\n{log}", job.reason);
+    assert!(
+        job.lease_owner.unwrap().starts_with("worker-"),
+        "the child claimed it"
+    );
+    assert!(
+        d.settings
+            .jobs_dir()
+            .join(&jid)
+            .join("1/work/repo/.git")
+            .is_dir(),
+        "the checkout is in the job's sandbox dir"
+    );
+    let job = d.stores.jobs.get_job(&jid).await.unwrap();
+    let run = Run { deps: d, ..run };
+    assert_pr_opened(&run, &t.id, &job, 4).await;
+}
