@@ -47,7 +47,9 @@ impl Bubblewrap {
         })
     }
 
-    fn args(&self, workdir: &Path) -> Vec<std::ffi::OsString> {
+    /// `program` is bound read-only again after the private `/tmp`, so a binary
+    /// that lives under `/tmp` (a build in a temporary checkout) still runs.
+    fn args(&self, workdir: &Path, program: &Path) -> Vec<std::ffi::OsString> {
         let mut a: Vec<std::ffi::OsString> = [
             "--die-with-parent",
             "--new-session",
@@ -74,6 +76,10 @@ impl Bubblewrap {
         }
         for h in self.hidden.iter().filter(|h| h.exists()) {
             a.extend(["--tmpfs".into(), h.clone().into_os_string()]);
+        }
+        if program.is_absolute() && program.exists() {
+            let p = program.as_os_str().to_owned();
+            a.extend(["--ro-bind".into(), p.clone(), p]);
         }
         a.extend([
             "--chdir".into(),
@@ -210,7 +216,8 @@ impl JobLauncher for ProcessLauncher {
         let mut cmd = match &self.sandbox {
             Some(b) => {
                 let mut c = tokio::process::Command::new(&b.bwrap);
-                c.args(b.args(&workdir)).arg(&self.command[0]);
+                c.args(b.args(&workdir, Path::new(&self.command[0])))
+                    .arg(&self.command[0]);
                 c
             }
             None => tokio::process::Command::new(&self.command[0]),
