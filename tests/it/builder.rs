@@ -4,8 +4,8 @@
 
 use crate::helpers::git;
 use crate::helpers::{Roles, ready_ticket, roles};
-use axum::{Json, Router, routing::post};
-use nightshift_agent::llm::{Anthropic, OpenAiCompatible, http_client};
+use crate::scripts::*;
+use nightshift_agent::llm::{Anthropic, http_client};
 use nightshift_core::forge::Forge;
 use nightshift_core::job::JobState;
 use nightshift_core::llm::LlmProvider;
@@ -15,7 +15,7 @@ use nightshift_local::LocalForge;
 use nightshift_roles::{Deps, builder, dispatcher, jobs};
 use serde_json::{Value, json};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `add` subtracts; `make test` says so.
@@ -34,84 +34,6 @@ fn buggy_repo() -> tempfile::TempDir {
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "calculator"]);
     dir
-}
-
-/// A scripted provider on loopback: reply `i` to request `i`, the last one again after.
-async fn scripted(replies: Vec<Value>, path: &'static str) -> (String, Arc<Mutex<Vec<Value>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let app = Router::new().route(
-        path,
-        post(move |Json(body): Json<Value>| {
-            let (log, replies) = (log.clone(), replies.clone());
-            async move {
-                let mut l = log.lock().unwrap();
-                l.push(body);
-                Json(replies[(l.len() - 1).min(replies.len() - 1)].clone())
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, seen)
-}
-
-type Step<'a> = (&'a str, Value);
-
-/// The OpenAI-compatible adapter pointed at a scripted server.
-fn openai(base: &str) -> Arc<dyn LlmProvider> {
-    Arc::new(OpenAiCompatible::new(
-        "loopback",
-        format!("{base}/v1"),
-        None,
-        http_client(Duration::from_secs(30)).unwrap(),
-    ))
-}
-
-fn fix_steps() -> Vec<Step<'static>> {
-    vec![
-        ("read_file", json!({"path": "calc.sh"})),
-        (
-            "edit",
-            json!({"path": "calc.sh", "old": "$(($1 - $2))", "new": "$(($1 + $2))"}),
-        ),
-        ("run_tests", json!({})),
-    ]
-}
-const SUMMARY: &str = "Fixed add in calc.sh: it subtracted its arguments.";
-
-fn openai_script(steps: &[Step], end: Option<&str>) -> Vec<Value> {
-    let usage = json!({"prompt_tokens": 100, "completion_tokens": 20});
-    let mut out: Vec<Value> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, (name, args))| json!({
-            "id": format!("r{i}"), "object": "chat.completion", "model": "m", "usage": usage,
-            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
-                "tool_calls": [{"id": format!("call_{i}"), "type": "function",
-                                "function": {"name": name, "arguments": args.to_string()}}]}}]
-        }))
-        .collect();
-    if let Some(text) = end {
-        out.push(json!({"id": "end", "object": "chat.completion", "model": "m", "usage": usage,
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}));
-    }
-    out
-}
-
-fn anthropic_script(steps: &[Step], end: &str) -> Vec<Value> {
-    let usage = json!({"input_tokens": 100, "output_tokens": 20});
-    let mut out: Vec<Value> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, (name, args))| json!({"id": format!("msg_{i}"), "type": "message", "role": "assistant", "model": "m",
-            "stop_reason": "tool_use", "usage": usage,
-            "content": [{"type": "tool_use", "id": format!("toolu_{i}"), "name": name, "input": args}]}))
-        .collect();
-    out.push(json!({"id": "msg_end", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
-        "usage": usage, "content": [{"type": "text", "text": end}]}));
-    out
 }
 
 struct Run {

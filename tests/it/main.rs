@@ -11,3 +11,4 @@ mod discovery;
 mod forge;
 mod helpers;
 mod roles;
+mod scripts;
