@@ -193,12 +193,7 @@ async fn assert_pr_opened(run: &Run, ticket_id: &str, job: &nightshift_core::job
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scripted_openai_session_fixes_the_bug_and_opens_a_pull_request() {
-    let (base, seen) = scripted(
-        openai_script(&fix_steps(), Some(SUMMARY)),
-        "/v1/chat/completions",
-    )
-    .await;
-    let llm = openai(&base);
+    let (llm, seen) = openai_server(openai_script(&fix_steps(), Some(SUMMARY))).await;
     let run = setup(llm);
     let (tid, job) = build(&run, None).await;
     assert_pr_opened(&run, &tid, &job, 4).await;
@@ -231,8 +226,7 @@ async fn the_same_session_through_the_anthropic_adapter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_repeats_itself_is_stopped_by_the_loop_breaker() {
     let same = vec![("read_file", json!({"path": "calc.sh"}))];
-    let (base, seen) = scripted(openai_script(&same, None), "/v1/chat/completions").await;
-    let llm = openai(&base);
+    let (llm, seen) = openai_server(openai_script(&same, None)).await;
     let run = setup(llm);
     let (tid, job) = build(&run, None).await;
     assert_eq!(job.state, JobState::Failed);
@@ -260,12 +254,7 @@ async fn a_session_that_repeats_itself_is_stopped_by_the_loop_breaker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_would_overspend_is_stopped_by_the_budget() {
-    let (base, seen) = scripted(
-        openai_script(&fix_steps(), Some(SUMMARY)),
-        "/v1/chat/completions",
-    )
-    .await;
-    let llm = openai(&base);
+    let (llm, seen) = openai_server(openai_script(&fix_steps(), Some(SUMMARY))).await;
     let run = setup(llm);
     // Enough to be dispatched, not enough for one call's reservation.
     let (tid, job) = build(&run, Some(2_000)).await;
@@ -300,12 +289,7 @@ async fn tower_get(app: axum::Router, uri: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_comments_are_answered_on_the_same_branch_for_a_bounded_number_of_rounds() {
-    let (base, _) = scripted(
-        openai_script(&fix_steps(), Some(SUMMARY)),
-        "/v1/chat/completions",
-    )
-    .await;
-    let llm = openai(&base);
+    let (llm, _) = openai_server(openai_script(&fix_steps(), Some(SUMMARY))).await;
     let run = setup(llm);
     let (tid, first) = build(&run, None).await;
     assert_eq!(first.state, JobState::Succeeded, "{:?}", first.reason);
@@ -357,12 +341,7 @@ async fn review_comments_are_answered_on_the_same_branch_for_a_bounded_number_of
         "edit",
         json!({"path": "calc.sh", "old": "add() {", "new": "# Sum of two numbers.\nadd() {"}),
     )];
-    let (base2, seen2) = scripted(
-        openai_script(&doc, Some("Documented add().")),
-        "/v1/chat/completions",
-    )
-    .await;
-    let llm2: Arc<dyn LlmProvider> = openai(&base2);
+    let (llm2, seen2) = openai_server(openai_script(&doc, Some("Documented add()."))).await;
     let d2 = Deps {
         llm: Some(llm2),
         ..run.deps.clone()

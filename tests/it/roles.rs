@@ -37,6 +37,10 @@ fn new_ticket(title: &str, kind: TicketType, priority: Option<Priority>, logs: b
 }
 
 /// Submits a ticket and walks it to `ready` through the state machine.
+async fn submit(deps: &Deps, t: NewTicket, source: Source) -> (Ticket, bool) {
+    intake::submit(deps, t, source, "test").await.unwrap()
+}
+
 async fn ready_ticket(deps: &Deps, title: &str, priority: Priority) -> Ticket {
     crate::helpers::ready_ticket(deps, title, priority, "acme/api", None).await
 }
@@ -59,30 +63,24 @@ async fn stop_all(deps: &Deps) {
 async fn triage_sets_priority_by_rules_and_closes_duplicates() {
     let r = roles();
     let d = &r.deps;
-    let (a, _) = intake::submit(
+    let (a, _) = submit(
         d,
         new_ticket("crash", TicketType::Bug, None, true),
         Source::Api,
-        "test",
     )
-    .await
-    .unwrap();
-    let (b, _) = intake::submit(
+    .await;
+    let (b, _) = submit(
         d,
         new_ticket("  CRASH ", TicketType::Bug, None, true),
         Source::Cli,
-        "test",
     )
-    .await
-    .unwrap();
-    let (c, _) = intake::submit(
+    .await;
+    let (c, _) = submit(
         d,
         new_ticket("tidy", TicketType::Chore, None, false),
         Source::Api,
-        "test",
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         a.fingerprint, b.fingerprint,
         "case and spacing do not make new work"
@@ -133,14 +131,12 @@ async fn triage_sets_priority_by_rules_and_closes_duplicates() {
     )
     .await
     .unwrap();
-    let (e, _) = intake::submit(
+    let (e, _) = submit(
         d,
         new_ticket("crash", TicketType::Bug, None, true),
         Source::Api,
-        "test",
     )
-    .await
-    .unwrap();
+    .await;
     assert!(matches!(
         triage::triage(d, &e.id).await.unwrap(),
         TriageOutcome::Triaged { .. }
@@ -414,14 +410,12 @@ async fn reaper_releases_expired_locks_and_reannounces_stuck_tickets() {
         .acquire("repo:acme/api", "gone", Duration::from_secs(30), d.now())
         .await
         .unwrap();
-    let (t, _) = intake::submit(
+    let (t, _) = submit(
         d,
         new_ticket("lost message", TicketType::Bug, None, false),
         Source::Api,
-        "test",
     )
-    .await
-    .unwrap();
+    .await;
     // The intake's message was lost (say the process died before sending it).
     let lost = d
         .queue
@@ -468,14 +462,12 @@ async fn poison_messages_go_to_the_dead_letter_queue_and_block_nothing() {
         .unwrap();
     let mut ids = vec![];
     for i in 0..3 {
-        let (t, _) = intake::submit(
+        let (t, _) = submit(
             d,
             new_ticket(&format!("t{i}"), TicketType::Bug, None, false),
             Source::Api,
-            "test",
         )
-        .await
-        .unwrap();
+        .await;
         ids.push(t.id);
     }
     while consumer::poll_once(d, names::TRIAGE, &triage_handler)

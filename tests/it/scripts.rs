@@ -86,3 +86,10 @@ pub fn anthropic_script(steps: &[Step], end: &str) -> Vec<Value> {
         "usage": usage, "content": [{"type": "text", "text": end}]}));
     out
 }
+
+/// A scripted OpenAI-compatible server and the adapter pointed at it, with the
+/// request bodies it received.
+pub async fn openai_server(replies: Vec<Value>) -> (Arc<dyn LlmProvider>, Arc<Mutex<Vec<Value>>>) {
+    let (base, seen) = scripted(replies, "/v1/chat/completions").await;
+    (openai(&base), seen)
+}
