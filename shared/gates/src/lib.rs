@@ -1,0 +1,1 @@
+//! Deterministic pull-request gates (work in progress).
