@@ -206,3 +206,48 @@ pub async fn forge_missing_things_are_not_found(f: ForgeFixture) {
         .await
         .unwrap_err());
 }
+
+pub async fn forge_can_write_follows_the_collaborators(f: ForgeFixture) {
+    let pr = f
+        .forge
+        .open_pr(&new_pr(&f, &f.feature, "Permissions"))
+        .await
+        .unwrap();
+    (f.human_comment)(pr.number, "maintainer", true, "Approve, I say.").await;
+    (f.human_comment)(pr.number, "drive-by", false, "Approve, I say too.").await;
+    assert!(f.forge.can_write(&f.repo, "maintainer").await.unwrap());
+    assert!(!f.forge.can_write(&f.repo, "drive-by").await.unwrap());
+    assert!(!f.forge.can_write(&f.repo, "nobody-at-all").await.unwrap());
+    // Losing the permission counts from then on.
+    (f.human_comment)(pr.number, "maintainer", false, "Now read-only.").await;
+    assert!(!f.forge.can_write(&f.repo, "maintainer").await.unwrap());
+}
+
+pub async fn forge_merge_pr_merges_once_and_refuses_closed(f: ForgeFixture) {
+    let pr = f
+        .forge
+        .open_pr(&new_pr(&f, &f.feature, "Merge me"))
+        .await
+        .unwrap();
+    let merged = f
+        .forge
+        .merge_pr(&f.repo, pr.number, "Merge me (#1)")
+        .await
+        .unwrap();
+    assert_eq!(merged.state, PrState::Merged);
+    assert_eq!(
+        f.forge.get_pr(&f.repo, pr.number).await.unwrap().state,
+        PrState::Merged
+    );
+    // Merging again is a no-op that says it is merged.
+    let again = f
+        .forge
+        .merge_pr(&f.repo, pr.number, "Merge me (#1)")
+        .await
+        .unwrap();
+    assert_eq!(again.state, PrState::Merged);
+    match f.forge.merge_pr(&f.repo, 999_999, "nothing").await {
+        Err(ForgeError::NotFound { .. }) => {}
+        other => panic!("merging a missing PR: {other:?}"),
+    }
+}

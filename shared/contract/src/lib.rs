@@ -183,6 +183,8 @@ macro_rules! forge_contract {
             forge::forge_open_pr_refuses_missing_head_and_same_base,
             forge::forge_delete_branch_refuses_protected,
             forge::forge_missing_things_are_not_found,
+            forge::forge_can_write_follows_the_collaborators,
+            forge::forge_merge_pr_merges_once_and_refuses_closed,
         );
     };
 }

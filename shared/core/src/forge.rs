@@ -128,4 +128,16 @@ pub trait Forge: Send + Sync {
     async fn check_runs(&self, repo: &str, git_ref: &str) -> Result<Vec<CheckRun>, ForgeError>;
     /// Deletes a branch (refused for protected branches).
     async fn delete_branch(&self, repo: &str, branch: &str) -> Result<(), ForgeError>;
+    /// Whether `user` may write to `repo` (write, maintain or admin): only
+    /// their comments reach a prompt, and only they may approve or reject.
+    async fn can_write(&self, repo: &str, user: &str) -> Result<bool, ForgeError>;
+    /// Merges an open pull request into its base with a merge commit titled
+    /// `message`. Merging one already merged returns it; a closed one, or one
+    /// that conflicts with its base, is refused.
+    async fn merge_pr(
+        &self,
+        repo: &str,
+        number: u64,
+        message: &str,
+    ) -> Result<PullRequest, ForgeError>;
 }

@@ -27,7 +27,7 @@
 
 use async_trait::async_trait;
 use nightshift_core::forge::{
-    CheckRun, Forge, ForgeError, NewPullRequest, PrComment, PullRequest, RepoAccess,
+    CheckRun, Forge, ForgeError, NewPullRequest, PrComment, PrState, PullRequest, RepoAccess,
 };
 use octocrab::Octocrab;
 use secrecy::SecretString;
@@ -179,7 +179,7 @@ impl GitHubForge {
     }
 
     /// Whether `user` may write to `repo`, asked once per user per call.
-    async fn can_write(
+    async fn permission_cached(
         &self,
         repo: &str,
         user: &str,
@@ -355,7 +355,9 @@ impl Forge for GitHubForge {
             .as_ref()
             .map(|u| u.login.clone())
             .unwrap_or_default();
-        let can = self.can_write(repo, &author, &mut HashMap::new()).await?;
+        let can = self
+            .permission_cached(repo, &author, &mut HashMap::new())
+            .await?;
         Ok(Self::to_comment(made, false, can))
     }
 
@@ -385,7 +387,7 @@ impl Forge for GitHubForge {
             .chain(review.into_iter().map(|c| (c, true)))
         {
             let author = c.user.as_ref().map(|u| u.login.clone()).unwrap_or_default();
-            let can = self.can_write(repo, &author, &mut cache).await?;
+            let can = self.permission_cached(repo, &author, &mut cache).await?;
             all.push(Self::to_comment(c, is_review, can));
         }
         // Stable: within one second, conversation before review comments.
@@ -439,6 +441,51 @@ impl Forge for GitHubForge {
             .map_err(|e| map_error(e, &what))?;
         tracing::info!(%repo, %branch, "deleted a branch");
         Ok(())
+    }
+
+    async fn can_write(&self, repo: &str, user: &str) -> Result<bool, ForgeError> {
+        self.permission_cached(repo, user, &mut HashMap::new())
+            .await
+    }
+
+    async fn merge_pr(
+        &self,
+        repo: &str,
+        number: u64,
+        message: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let (owner, name) = split_repo(repo)?;
+        let pr = self.get_pr(repo, number).await?;
+        match pr.state {
+            PrState::Merged => return Ok(pr),
+            PrState::Closed => {
+                return Err(refused(format!("pull request {repo}#{number} is closed")));
+            }
+            PrState::Open => {}
+        }
+        let what = format!("merge of {repo}#{number}");
+        let body = serde_json::json!({ "commit_title": message, "merge_method": "merge" });
+        let merged: Result<serde_json::Value, ForgeError> = self
+            .client
+            .put(
+                format!("/repos/{owner}/{name}/pulls/{number}/merge"),
+                Some(&body),
+            )
+            .await
+            .map_err(|e| map_error(e, &what));
+        match merged {
+            Ok(_) => {}
+            // 405: not mergeable (perhaps merged meanwhile); 409: head moved.
+            Err(e) => {
+                let now = self.get_pr(repo, number).await?;
+                if now.state == PrState::Merged {
+                    return Ok(now);
+                }
+                return Err(e);
+            }
+        }
+        tracing::info!(%repo, number, "merged a pull request");
+        self.get_pr(repo, number).await
     }
 }
 

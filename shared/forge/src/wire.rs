@@ -49,7 +49,7 @@ pub(crate) fn map_error(err: octocrab::Error, what: &str) -> ForgeError {
             }
             match source.status_code.as_u16() {
                 404 => not_found(what),
-                401 | 403 | 409 | 422 => refused(format!("{what}: {message}")),
+                401 | 403 | 405 | 409 | 422 => refused(format!("{what}: {message}")),
                 status => backend(format!("{what}: HTTP {status}: {message}")),
             }
         }

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, put};
 use nightshift_forge::{GitHubForge, GitHubSettings};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -263,6 +263,36 @@ pub async fn get_pull(
     }
 }
 
+/// Merges an open pull request (GitHub answers 405 for one not open).
+pub async fn merge_pull(
+    State(w): State<Shared>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let full = format!("{o}/{r}");
+    let mut w = w.lock().unwrap();
+    let Some(repo) = w.repos.get_mut(&full) else {
+        return not_found();
+    };
+    let Some(p) = repo.pulls.iter_mut().find(|p| p.number == n) else {
+        return not_found();
+    };
+    if p.state != "open" {
+        return gh_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Pull Request is not mergeable",
+        );
+    }
+    let title = body["commit_title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    p.state = "closed";
+    p.merged_at = Some(now());
+    p.updated_at = now();
+    Json(json!({ "sha": "5e1ec7ed", "merged": true, "message": title })).into_response()
+}
+
 pub fn has_pull(w: &World, full: &str, n: u64) -> bool {
     w.repos
         .get(full)
@@ -408,6 +438,7 @@ pub fn router(world: Shared) -> Router {
         .route("/repos/{o}/{r}", get(get_repo))
         .route("/repos/{o}/{r}/pulls", get(list_pulls).post(create_pull))
         .route("/repos/{o}/{r}/pulls/{n}", get(get_pull))
+        .route("/repos/{o}/{r}/pulls/{n}/merge", put(merge_pull))
         .route(
             "/repos/{o}/{r}/pulls/{n}/comments",
             get(list_review_comments),

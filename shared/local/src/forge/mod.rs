@@ -15,7 +15,7 @@ use crate::Db;
 use async_trait::async_trait;
 use nightshift_core::clock::Clock;
 use nightshift_core::forge::{
-    CheckRun, Forge, ForgeError, NewPullRequest, PrComment, PullRequest, RepoAccess,
+    CheckRun, Forge, ForgeError, NewPullRequest, PrComment, PrState, PullRequest, RepoAccess,
 };
 use nightshift_core::millis;
 use records::{PR_COLUMNS, comment_row, get_pr, number_i64, pr_row, sql, store_err};
@@ -227,6 +227,55 @@ impl Forge for LocalForge {
             })
             .await
             .map_err(store_err)
+    }
+
+    async fn can_write(&self, repo: &str, user: &str) -> Result<bool, ForgeError> {
+        self.existing(repo)?;
+        if user == NIGHTSHIFT_AUTHOR {
+            return Ok(true);
+        }
+        let (repo, user) = (repo.to_string(), user.to_string());
+        self.db
+            .read(move |c| {
+                c.query_row(
+                    "SELECT can_write FROM forge_writers WHERE repo = ?1 AND user = ?2",
+                    params![repo, user],
+                    |r| r.get::<_, bool>(0),
+                )
+                .optional()
+                .map_err(sql("writer lookup"))
+                .map(|w| w.unwrap_or(false))
+            })
+            .await
+            .map_err(store_err)
+    }
+
+    async fn merge_pr(
+        &self,
+        repo: &str,
+        number: u64,
+        message: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let path = self.existing(repo)?;
+        let pr = self.get_pr(repo, number).await?;
+        match pr.state {
+            PrState::Merged => return Ok(pr),
+            PrState::Closed => {
+                return Err(refused(format!("pull request {repo}#{number} is closed")));
+            }
+            PrState::Open => {}
+        }
+        let (base, head, msg) = (pr.base.clone(), pr.head.clone(), message.to_string());
+        check_branch(&base)?;
+        check_branch(&head)?;
+        blocking(move || {
+            if !repos::branch_exists(&path, &head)? {
+                return Err(not_found(format!("branch {head}")));
+            }
+            repos::merge(&path, &base, &head, &msg)
+        })
+        .await?;
+        self.set_pr_state(repo, number, PrState::Merged).await
     }
 
     /// Always empty: there is no CI on the local forge.

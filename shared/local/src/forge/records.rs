@@ -83,6 +83,16 @@ pub(super) fn store_err(e: StoreError) -> ForgeError {
     }
 }
 
+fn set_writer(c: &Connection, repo: &str, user: &str, can_write: bool) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO forge_writers (repo, user, can_write) VALUES (?1, ?2, ?3)
+         ON CONFLICT (repo, user) DO UPDATE SET can_write = excluded.can_write",
+        params![repo, user, can_write],
+    )
+    .map_err(sql("writer upsert"))?;
+    Ok(())
+}
+
 pub(super) fn number_i64(repo: &str, number: u64) -> Result<i64, ForgeError> {
     i64::try_from(number).map_err(|_| not_found(format!("pull request {repo}#{number}")))
 }
@@ -123,11 +133,31 @@ impl LocalForge {
                     params![c.id, repo, n, c.author, c.author_can_write, c.body, c.path, c.line.map(i64::from), millis(c.created_at)],
                 )
                 .map_err(sql("comment insert"))?;
+                // The comment says what the author may do: remember it, as
+                // GitHub remembers collaborators.
+                if c.author != super::NIGHTSHIFT_AUTHOR {
+                    set_writer(tx, &repo, &c.author, c.author_can_write)?;
+                }
                 Ok(())
             })
             .await
             .map_err(store_err)?;
         Ok(comment)
+    }
+
+    /// Grants or withdraws write access to `repo` for `user`.
+    pub async fn set_writer(
+        &self,
+        repo: &str,
+        user: &str,
+        can_write: bool,
+    ) -> Result<(), ForgeError> {
+        split_repo(repo)?;
+        let (repo, user) = (repo.to_string(), user.to_string());
+        self.db
+            .write(move |tx| set_writer(tx, &repo, &user, can_write))
+            .await
+            .map_err(store_err)
     }
 
     /// Marks a pull request merged or closed (or reopens it): locally nobody

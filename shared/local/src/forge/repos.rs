@@ -127,6 +127,69 @@ pub(super) fn delete_branch(git_dir: &Path, branch: &str) -> Result<(), ForgeErr
     run(cmd, "delete the branch").map(|_| ())
 }
 
+/// Merges `head` into `base` inside the bare repository, without a work tree:
+/// `merge-tree --write-tree` builds the merged tree (failing on a conflict),
+/// `commit-tree` makes the merge commit, and `update-ref` moves `base` only if
+/// nobody moved it meanwhile. A head already contained in base changes nothing.
+pub(super) fn merge(
+    git_dir: &Path,
+    base: &str,
+    head: &str,
+    message: &str,
+) -> Result<(), ForgeError> {
+    let (base_ref, head_ref) = (format!("refs/heads/{base}"), format!("refs/heads/{head}"));
+    let mut cmd = git(Some(git_dir));
+    cmd.args(["rev-parse", "--verify"])
+        .arg(format!("{base_ref}^{{commit}}"));
+    let base_sha = run(cmd, "read the base branch")?;
+    let mut cmd = git(Some(git_dir));
+    cmd.args(["merge-base", "--is-ancestor", &head_ref, &base_sha]);
+    if cmd.status().map(|s| s.success()).unwrap_or(false) {
+        return Ok(());
+    }
+    let mut cmd = git(Some(git_dir));
+    cmd.args([
+        "merge-tree",
+        "--write-tree",
+        "--no-messages",
+        &base_sha,
+        &head_ref,
+    ]);
+    let out = cmd
+        .output()
+        .map_err(|e| failed("cannot run git to merge", Some(Box::new(e))))?;
+    if !out.status.success() {
+        return Err(refused(format!(
+            "{head} does not merge cleanly into {base}"
+        )));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let mut cmd = git(Some(git_dir));
+    cmd.env("GIT_AUTHOR_NAME", "Nightshift")
+        .env("GIT_AUTHOR_EMAIL", "nightshift@localhost")
+        .env("GIT_COMMITTER_NAME", "Nightshift")
+        .env("GIT_COMMITTER_EMAIL", "nightshift@localhost")
+        .args([
+            "commit-tree",
+            &tree,
+            "-p",
+            &base_sha,
+            "-p",
+            &head_ref,
+            "-m",
+            message,
+        ]);
+    let commit = run(cmd, "write the merge commit")?;
+    let mut cmd = git(Some(git_dir));
+    cmd.args(["update-ref", &base_ref, &commit, &base_sha]);
+    run(cmd, "move the base branch").map(|_| ())
+}
+
 pub(super) fn init_bare(path: &Path) -> Result<(), ForgeError> {
     let mut cmd = git(None);
     cmd.args(["init", "--quiet", "--bare", "--initial-branch=main", "--"])

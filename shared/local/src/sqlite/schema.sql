@@ -141,3 +141,11 @@ CREATE TABLE IF NOT EXISTS pr_comments (
     FOREIGN KEY (repo, number) REFERENCES pull_requests(repo, number)
 );
 CREATE INDEX IF NOT EXISTS pr_comments_pr ON pr_comments(repo, number, seq);
+
+-- Who may write to a local repository (GitHub's collaborators, here).
+CREATE TABLE IF NOT EXISTS forge_writers (
+    repo      TEXT NOT NULL,
+    user      TEXT NOT NULL,
+    can_write INTEGER NOT NULL,
+    PRIMARY KEY (repo, user)
+);
