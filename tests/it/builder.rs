@@ -8,7 +8,7 @@ use crate::scripts::*;
 use nightshift_agent::llm::{Anthropic, http_client};
 use nightshift_core::forge::Forge;
 use nightshift_core::job::JobState;
-use nightshift_core::llm::LlmProvider;
+use nightshift_core::llm::{LlmProvider, OneModel};
 use nightshift_core::state::{TicketEvent, TicketState};
 use nightshift_core::ticket::Priority;
 use nightshift_local::LocalForge;
@@ -57,7 +57,7 @@ fn setup(llm: Arc<dyn LlmProvider>) -> Run {
     let main_sha = git(repo.path(), &["rev-parse", "main"]);
     let deps = Deps {
         forge: forge.clone(),
-        llm: Some(llm),
+        llm: Some(Arc::new(OneModel(llm))),
         ..r.deps.clone()
     };
     Run {
@@ -343,7 +343,7 @@ async fn review_comments_are_answered_on_the_same_branch_for_a_bounded_number_of
     )];
     let (llm2, seen2) = openai_server(openai_script(&doc, Some("Documented add()."))).await;
     let d2 = Deps {
-        llm: Some(llm2),
+        llm: Some(Arc::new(OneModel(llm2))),
         ..run.deps.clone()
     };
     let second = run_next_job(&d2).await;

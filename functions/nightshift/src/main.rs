@@ -5,6 +5,7 @@
 mod analysis;
 mod bench;
 mod commands;
+mod governance;
 mod up;
 mod wiring;
 mod worker;
@@ -70,6 +71,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Approvals waiting for a person.
+    Approvals {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve an approval (by its id, or the pending one of a ticket).
+    Approve {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reject with a reason, which goes back to the role that asked.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The deterministic gates' checks, by hand.
+    #[command(subcommand)]
+    Gates(governance::GatesCmd),
     /// Run one job to its end (started by the launcher).
     Worker {
         #[arg(long)]
@@ -129,6 +150,26 @@ fn main() -> ExitCode {
             Command::Deps(cmd) => Ok(analysis::deps_cmd(cmd)),
             Command::Coverage(cmd) => analysis::coverage_cmd(cmd, &settings),
             Command::Discover { json } => commands::discover(settings, json).await,
+            Command::Approvals { json } => governance::list(settings, json).await,
+            Command::Approve { id, reason } => {
+                governance::decide(
+                    settings,
+                    &id,
+                    nightshift_core::approval::Decision::Approve,
+                    reason,
+                )
+                .await
+            }
+            Command::Reject { id, reason } => {
+                governance::decide(
+                    settings,
+                    &id,
+                    nightshift_core::approval::Decision::Reject,
+                    Some(reason),
+                )
+                .await
+            }
+            Command::Gates(cmd) => governance::gates(settings, cmd).await,
             Command::Worker { job } => worker::run(settings, &job).await,
             Command::Openapi => {
                 println!(

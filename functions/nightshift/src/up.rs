@@ -46,7 +46,8 @@ pub async fn start(
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let local = listener.local_addr()?;
     let mut tasks = runtime::start(deps, shutdown.clone()).await?;
-    let app = nightshift_api::router(deps.clone());
+    let auth = crate::wiring::api_auth(&deps.settings, local.ip()).await?;
+    let app = nightshift_api::router_with(deps.clone(), auth);
     tasks.push(tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -59,9 +60,11 @@ pub async fn start(
         "Nightshift is up: API on http://{local} (try /status, /openapi.json); data in {}",
         deps.settings.data_dir.display()
     );
-    eprintln!(
-        "No LLM is configured: tickets are taken in and triaged by rules; planning and building wait for an LLM."
-    );
+    if deps.llm.is_none() {
+        eprintln!(
+            "No LLM is configured: tickets are triaged and planned by rules, and wait for a person's approval; building waits for an LLM."
+        );
+    }
     Ok(tasks)
 }
 

@@ -1,10 +1,10 @@
 //! Builds the embedded adapters from settings, once.
 
 use anyhow::Context;
-use nightshift_agent::llm::Router;
+use nightshift_agent::llm::{Router, RouterModels};
 use nightshift_core::clock::SystemClock;
 use nightshift_core::forge::Forge;
-use nightshift_core::llm::LlmProvider;
+use nightshift_core::llm::Models;
 use nightshift_core::ports::Secrets;
 use nightshift_core::ports::Stores;
 use nightshift_core::settings::SandboxMode;
@@ -125,14 +125,14 @@ pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Resu
             Arc::new(GitHubForge::new(gh, token).context("the GitHub forge")?)
         }
     };
-    let llm: Option<Arc<dyn LlmProvider>> = if settings.llm.is_configured() {
+    let llm: Option<Arc<dyn Models>> = if settings.llm.is_configured() {
         let router = Router::build(
             &settings.llm,
             &EnvSecrets::new(Some(settings.data_dir.join("secrets"))),
         )
         .await
         .context("the [llm] settings")?;
-        Some(Arc::new(Arc::new(router).for_role("builder")))
+        Some(Arc::new(RouterModels(Arc::new(router))))
     } else {
         None
     };
@@ -145,5 +145,28 @@ pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Resu
         llm,
         clock,
         settings: Arc::new(settings),
+    })
+}
+
+/// The API's credentials from the Secrets port. Bound beyond loopback, the
+/// API needs a token: refusing to start beats serving tickets to anyone.
+pub async fn api_auth(
+    settings: &Settings,
+    ip: std::net::IpAddr,
+) -> anyhow::Result<nightshift_api::ApiAuth> {
+    use nightshift_core::ports::Secrets;
+    let secrets = EnvSecrets::new(Some(settings.data_dir.join("secrets")));
+    let token = secrets.get(&settings.api.token_secret).await.ok();
+    let webhook_secret = secrets.get(&settings.api.webhook_secret).await.ok();
+    if token.is_none() && !ip.is_loopback() {
+        anyhow::bail!(
+            "the API would listen on {ip} without a token: set {} (or the file secrets/{}) to the bearer token callers must send, or bind to 127.0.0.1",
+            EnvSecrets::env_name(&settings.api.token_secret),
+            settings.api.token_secret
+        );
+    }
+    Ok(nightshift_api::ApiAuth {
+        token,
+        webhook_secret,
     })
 }

@@ -64,6 +64,7 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
         JobKind::Build | JobKind::AddressReview => {
             nightshift_roles::builder::run(&deps, &job, &workdir, stop).await?
         }
+        JobKind::Review => nightshift_roles::reviewer::run(&deps, &job, &workdir).await?,
         other => JobOutcome {
             state: JobState::Failed,
             reason: Some(format!(

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`budget`]: every call reserves from the ticket's budget first (fail closed).
+//! - [`governance`]: the architect's and the reviewer's one-question model calls.
 //! - [`git`]: the worker's git operations (clone without leaving the token behind, branch, commit with the ticket trailer, guarded push).
 //! - [`llm`]: OpenAI-compatible and Anthropic adapters, retries, routing and fallback.
 //! - [`session`]: the agent loop (system prompt, steppable session, report).
@@ -10,6 +11,7 @@
 
 pub mod budget;
 pub mod git;
+pub mod governance;
 pub mod llm;
 pub mod session;
 pub mod tools;

@@ -74,6 +74,30 @@ impl From<RoleError> for ApiError {
                     field: None,
                 },
             },
+            RoleError::Forge(f) => {
+                let status = match &f {
+                    nightshift_core::forge::ForgeError::NotFound { .. } => StatusCode::NOT_FOUND,
+                    nightshift_core::forge::ForgeError::Refused { .. } => StatusCode::CONFLICT,
+                    nightshift_core::forge::ForgeError::Backend { .. } => {
+                        tracing::error!(error = ?f, "forge failed");
+                        StatusCode::BAD_GATEWAY
+                    }
+                };
+                Self {
+                    status,
+                    body: ErrorBody {
+                        error: f.to_string(),
+                        field: None,
+                    },
+                }
+            }
+            RoleError::Agent(m) => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: ErrorBody {
+                    error: m,
+                    field: None,
+                },
+            },
             RoleError::Launch(l) => {
                 tracing::error!(error = ?l, "launch failed");
                 Self {

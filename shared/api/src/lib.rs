@@ -5,12 +5,20 @@
 //!
 //! # Layout
 //! - [`tickets`]: submit, list and show tickets.
+//! - [`approvals`]: the spec and merge gates, approved or rejected once.
+//! - [`webhook`]: GitHub's deliveries, checked by their HMAC signature.
+//! - [`auth`]: the bearer token on the ticket and approval routes.
 //! - [`system`]: health, status and the OpenAPI document.
 //! - [`error`]: errors as JSON with the status they deserve.
 
+pub mod approvals;
+pub mod auth;
 pub mod error;
 pub mod system;
 pub mod tickets;
+pub mod webhook;
+
+pub use auth::ApiAuth;
 
 use axum::extract::DefaultBodyLimit;
 use nightshift_roles::Deps;
@@ -22,7 +30,12 @@ use utoipa_axum::routes;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Nightshift", description = "The autonomous software factory's API."),
-    tags((name = "tickets", description = "Work items"), (name = "system", description = "Health and status"))
+    tags(
+        (name = "tickets", description = "Work items"),
+        (name = "approvals", description = "The spec and merge gates"),
+        (name = "webhooks", description = "Deliveries from GitHub"),
+        (name = "system", description = "Health and status"),
+    )
 )]
 struct ApiDoc;
 
@@ -34,27 +47,58 @@ const HARD_BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub struct AppState {
     pub deps: Deps,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    pub auth: ApiAuth,
+}
+
+/// The routes behind the token.
+fn protected() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tickets::create_ticket, tickets::list_tickets))
+        .routes(routes!(tickets::get_ticket))
+        .routes(routes!(tickets::list_pulls))
+        .routes(routes!(approvals::list_approvals))
+        .routes(routes!(approvals::get_approval))
+        .routes(routes!(approvals::approve))
+        .routes(routes!(approvals::reject))
 }
 
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(tickets::create_ticket, tickets::list_tickets))
-        .routes(routes!(tickets::get_ticket))
-        .routes(routes!(tickets::list_pulls))
+        .merge(protected())
+        .routes(routes!(webhook::github))
         .routes(routes!(system::health))
         .routes(routes!(system::status))
         .routes(routes!(system::openapi_json))
 }
 
-/// The API's router, ready to serve.
+/// The API's router without credentials: the protected routes are open and
+/// the webhook refuses every delivery. For loopback use and tests.
 pub fn router(deps: Deps) -> axum::Router {
-    let (router, api) = routes().split_for_parts();
+    router_with(deps, ApiAuth::default())
+}
+
+/// The API's router, ready to serve, with its credentials.
+pub fn router_with(deps: Deps, auth: ApiAuth) -> axum::Router {
+    let api = routes().split_for_parts().1;
+    let state = AppState {
+        deps,
+        openapi: Arc::new(api),
+        auth,
+    };
+    let guarded = protected().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
+    let (router, _) = OpenApiRouter::new()
+        .merge(guarded)
+        .routes(routes!(webhook::github))
+        .routes(routes!(system::health))
+        .routes(routes!(system::status))
+        .routes(routes!(system::openapi_json))
+        .split_for_parts();
     router
         .layer(DefaultBodyLimit::max(HARD_BODY_LIMIT))
-        .with_state(AppState {
-            deps,
-            openapi: Arc::new(api),
-        })
+        .with_state(state)
 }
 
 /// The OpenAPI document alone (for `nightshift openapi` and tests).

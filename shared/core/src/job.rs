@@ -14,6 +14,8 @@ pub enum JobKind {
     Build,
     /// The builder answering review comments on its own branch.
     AddressReview,
+    /// The reviewer's gates and critique of a ticket's pull request.
+    Review,
     /// The weekly dependency janitor for one repository.
     Janitor,
 }
@@ -23,6 +25,7 @@ impl JobKind {
         match self {
             Self::Build => "build",
             Self::AddressReview => "address_review",
+            Self::Review => "review",
             Self::Janitor => "janitor",
         }
     }

@@ -19,6 +19,7 @@ pub mod budget;
 pub mod clock;
 pub mod error;
 pub mod forge;
+pub mod governance;
 pub mod job;
 pub mod llm;
 pub mod lock;

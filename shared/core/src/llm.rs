@@ -199,3 +199,18 @@ pub trait LlmProvider: Send + Sync {
     fn name(&self) -> &str;
     async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError>;
 }
+
+/// The models behind each role: the planner, the builder and the reviewer may
+/// each have their own route.
+pub trait Models: Send + Sync {
+    fn for_role(&self, role: &str) -> std::sync::Arc<dyn LlmProvider>;
+}
+
+/// One provider for every role.
+pub struct OneModel(pub std::sync::Arc<dyn LlmProvider>);
+
+impl Models for OneModel {
+    fn for_role(&self, _role: &str) -> std::sync::Arc<dyn LlmProvider> {
+        self.0.clone()
+    }
+}

@@ -3,6 +3,7 @@
 //! edge, in the roles crate's `config` module; this is only the shape.
 
 pub mod forge;
+pub mod governance;
 pub mod llm;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,10 @@ pub struct Settings {
     pub llm: llm::LlmSettings,
     /// Where repositories live and pull requests are opened.
     pub forge: forge::ForgeSettings,
+    /// Gates, approvals and autonomy per repository.
+    pub governance: governance::GovernanceSettings,
+    /// Authentication and the GitHub webhook.
+    pub api: governance::ApiSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +51,8 @@ impl Default for Settings {
             discovery: DiscoverySettings::default(),
             llm: llm::LlmSettings::default(),
             forge: forge::ForgeSettings::default(),
+            governance: governance::GovernanceSettings::default(),
+            api: governance::ApiSettings::default(),
         }
     }
 }

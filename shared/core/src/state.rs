@@ -88,6 +88,7 @@ pub enum TicketEvent {
     RequestSpecApproval,
     /// A human, or full autonomy's thresholds, approved the spec.
     ApproveSpec,
+    /// A person rejected the spec with a reason: the planner plans again.
     RejectSpec,
     /// The dispatcher launched a builder job (first build or review feedback).
     StartBuild,
@@ -99,7 +100,10 @@ pub enum TicketEvent {
     PassReview,
     /// The merge was approved and done.
     Merge,
+    /// A person rejected the merge with a reason: the builder answers it.
     RejectMerge,
+    /// A gate was rejected once more than its rounds allow: rejected for good.
+    Abandon,
     /// Something failed for good (with a reason).
     Fail,
     /// A budget reservation failed: fail closed.
@@ -113,7 +117,7 @@ pub enum TicketEvent {
 }
 
 impl TicketEvent {
-    pub const ALL: [TicketEvent; 16] = [
+    pub const ALL: [TicketEvent; 17] = [
         Self::Triage,
         Self::Plan,
         Self::RequestSpecApproval,
@@ -125,6 +129,7 @@ impl TicketEvent {
         Self::PassReview,
         Self::Merge,
         Self::RejectMerge,
+        Self::Abandon,
         Self::Fail,
         Self::ExhaustBudget,
         Self::Retry,
@@ -145,6 +150,7 @@ impl TicketEvent {
             Self::PassReview => "pass_review",
             Self::Merge => "merge",
             Self::RejectMerge => "reject_merge",
+            Self::Abandon => "abandon",
             Self::Fail => "fail",
             Self::ExhaustBudget => "exhaust_budget",
             Self::Retry => "retry",
@@ -176,14 +182,22 @@ pub const TABLE: &[(TicketState, TicketEvent, TicketState)] = &[
     (S::Planned, E::RequestSpecApproval, S::AwaitingSpecApproval),
     (S::Planned, E::ApproveSpec, S::Ready),
     (S::AwaitingSpecApproval, E::ApproveSpec, S::Ready),
-    (S::AwaitingSpecApproval, E::RejectSpec, S::Rejected),
+    (S::AwaitingSpecApproval, E::RejectSpec, S::Triaged),
+    (S::AwaitingSpecApproval, E::Abandon, S::Rejected),
     (S::Ready, E::StartBuild, S::Building),
     (S::ChangesRequested, E::StartBuild, S::Building),
     (S::Building, E::OpenPr, S::InReview),
     (S::InReview, E::RequestChanges, S::ChangesRequested),
     (S::InReview, E::PassReview, S::AwaitingMergeApproval),
     (S::AwaitingMergeApproval, E::Merge, S::Merged),
-    (S::AwaitingMergeApproval, E::RejectMerge, S::Rejected),
+    (
+        S::AwaitingMergeApproval,
+        E::RejectMerge,
+        S::ChangesRequested,
+    ),
+    (S::AwaitingMergeApproval, E::Abandon, S::Rejected),
+    // Approved, but the forge refused the merge (a conflict with the base).
+    (S::AwaitingMergeApproval, E::Fail, S::Failed),
     (S::Failed, E::Retry, S::Ready),
     (S::BudgetExhausted, E::Retry, S::Ready),
     (S::Rejected, E::Reopen, S::Triaged),
@@ -254,7 +268,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal.len() + refused, 14 * 16);
+        assert_eq!(
+            legal.len() + refused,
+            TicketState::ALL.len() * TicketEvent::ALL.len()
+        );
         assert!(
             refused > 150,
             "the table should be narrow, refused only {refused}"

@@ -145,8 +145,11 @@ pub struct Ticket {
     pub fingerprint: String,
     pub duplicate_of: Option<String>,
     /// The architect's plan, once there is one.
-    #[schema(value_type = Option<Object>)]
-    pub spec: Option<serde_json::Value>,
+    #[serde(default)]
+    pub spec: Option<crate::governance::Spec>,
+    /// The reviewer's latest verdict on the pull request.
+    #[serde(default)]
+    pub review: Option<crate::governance::Verdict>,
     /// How many times the builder has been dispatched for this ticket.
     pub build_rounds: u32,
     #[schema(value_type = String, format = DateTime)]
@@ -349,6 +352,7 @@ impl NewTicket {
             fingerprint: String::new(),
             duplicate_of: None,
             spec: None,
+            review: None,
             build_rounds: 0,
             created_at: now,
             updated_at: now,

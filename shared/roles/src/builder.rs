@@ -48,7 +48,7 @@ pub async fn run(
         return Ok(failed("a build job needs a ticket", 0));
     };
     let ticket = deps.stores.tickets.get_ticket(ticket_id).await?;
-    let Some(llm) = deps.llm.clone() else {
+    let Some(llm) = deps.llm.as_ref().map(|m| m.for_role("builder")) else {
         return Ok(failed(crate::status::NO_LLM, 0));
     };
     // The dispatcher's reservation was the admission check; from here every LLM
@@ -97,7 +97,20 @@ pub async fn run(
     };
     let first_message = match &review {
         Some(pr) => match deps.forge.comments(&pr.repo, pr.number).await {
-            Ok(comments) => review_message(&ticket, pr.number, &comments),
+            Ok(comments) => {
+                let mut m = review_message(&ticket, pr.number, &comments);
+                // Nightshift's own verdict, and a person's merge rejection
+                // (the reason a writer gave), are what this round answers.
+                if let Some(v) = ticket.review.as_ref().filter(|v| v.requests_changes()) {
+                    m.push('\n');
+                    m.push_str(&crate::reviewer::feedback(v));
+                }
+                if let Some(reason) = merge_rejection(deps, &ticket).await {
+                    m.push('\n');
+                    m.push_str(&reason);
+                }
+                m
+            }
             Err(e) => return Ok(failed(format!("cannot read the review comments: {e}"), 0)),
         },
         None => kickoff_message(&ticket),
@@ -107,8 +120,16 @@ pub async fn run(
             .map_err(|e| nightshift_core::StoreError::backend("workspace", e))?,
         ToolboxConfig::default(),
     );
+    let mut protected = vec![".git/".to_string()];
+    protected.extend(
+        deps.settings
+            .governance
+            .policy(&ticket.context.repo)
+            .protected_paths,
+    );
     let opts = PromptOptions {
         test_command: toolbox.test_command(),
+        protected_paths: protected,
         ..PromptOptions::default()
     };
     let system = system_prompt(&ticket, &checkout, &opts);
@@ -277,6 +298,7 @@ async fn finish(
         |t| t.state_reason = Some(format!("pull request #{} on {}", pr.number, branch)),
     )
     .await?;
+    crate::reviewer::request(deps, &ticket.id).await?;
     Ok(JobOutcome {
         state: JobState::Succeeded,
         reason: Some(format!("opened pull request #{}", pr.number)),
@@ -284,8 +306,29 @@ async fn finish(
     })
 }
 
+/// The reason of the merge rejection that sent the ticket back, if one did.
+async fn merge_rejection(deps: &Deps, ticket: &Ticket) -> Option<String> {
+    use nightshift_core::approval::{ApprovalKind, ApprovalStatus};
+    let all = deps
+        .stores
+        .approvals
+        .approvals_for_ticket(&ticket.id)
+        .await
+        .ok()?;
+    let last = all.iter().rev().find(|a| a.kind == ApprovalKind::Merge)?;
+    (last.status == ApprovalStatus::Rejected).then(|| {
+        nightshift_agent::session::untrusted(
+            &format!(
+                "merge rejection by {}",
+                last.decided_by.as_deref().unwrap_or("?")
+            ),
+            last.reason.as_deref().unwrap_or(""),
+        )
+    })
+}
+
 /// The ticket's open pull request, newest first.
-async fn open_pr_of(deps: &Deps, ticket: &Ticket) -> Option<PullRequest> {
+pub(crate) async fn open_pr_of(deps: &Deps, ticket: &Ticket) -> Option<PullRequest> {
     let prs = deps.forge.list_prs(Some(&ticket.context.repo)).await.ok()?;
     prs.into_iter()
         .filter(|p| p.state == PrState::Open && p.ticket_id.as_deref() == Some(ticket.id.as_str()))

@@ -208,12 +208,20 @@ async fn start(deps: &Deps, ticket: &Ticket, report: &mut DispatchReport) -> Rol
     Ok(())
 }
 
-async fn create_job(deps: &Deps, ticket: &Ticket, round: u32, kind: JobKind) -> RoleResult<Job> {
+pub(crate) async fn create_job(
+    deps: &Deps,
+    ticket: &Ticket,
+    round: u32,
+    kind: JobKind,
+) -> RoleResult<Job> {
     let now = deps.now();
     let d = &deps.settings.dispatcher;
     let deadline = now + chrono::Duration::seconds(d.job_deadline_secs as i64);
     let job = Job::new(
-        job_id(ticket, round),
+        match kind {
+            JobKind::Review => crate::reviewer::job_id(ticket, round),
+            _ => job_id(ticket, round),
+        },
         Some(ticket.id.clone()),
         kind,
         ticket.priority,
@@ -236,7 +244,7 @@ async fn create_job(deps: &Deps, ticket: &Ticket, round: u32, kind: JobKind) -> 
     Ok(job)
 }
 
-async fn launch(deps: &Deps, job: &Job) -> RoleResult<()> {
+pub(crate) async fn launch(deps: &Deps, job: &Job) -> RoleResult<()> {
     let handle = deps
         .launcher
         .launch(&LaunchRequest {

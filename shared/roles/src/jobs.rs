@@ -4,7 +4,7 @@
 
 use crate::transition::apply;
 use crate::{Deps, RoleError, RoleResult};
-use nightshift_core::job::{Job, JobState};
+use nightshift_core::job::{Job, JobKind, JobState};
 use nightshift_core::state::{TicketEvent, TicketState};
 
 /// Settles the job's budget reservation and, if the job failed while its ticket
@@ -27,8 +27,20 @@ pub async fn on_job_finished(deps: &Deps, job: &Job) -> RoleResult<()> {
         return Ok(());
     }
     let ticket = deps.stores.tickets.get_ticket(ticket_id).await?;
-    let current_round = crate::dispatcher::job_id(&ticket, ticket.build_rounds) == job.id;
-    if ticket.state != TicketState::Building || !current_round {
+    // A build fails its building ticket; a review that could not be made
+    // fails the ticket in review. Older rounds' jobs change nothing.
+    let (state, current) = if job.kind == JobKind::Review {
+        (
+            TicketState::InReview,
+            crate::reviewer::job_id(&ticket, ticket.build_rounds),
+        )
+    } else {
+        (
+            TicketState::Building,
+            crate::dispatcher::job_id(&ticket, ticket.build_rounds),
+        )
+    };
+    if ticket.state != state || current != job.id {
         return Ok(());
     }
     let reason = format!(

@@ -20,6 +20,7 @@
 //! Still to come, each with its issue: planner and reviewer (governance), the
 //! builder's agent loop (builder), janitor and reporter.
 
+pub mod approvals;
 pub mod builder;
 pub mod config;
 pub mod consumer;
@@ -27,17 +28,20 @@ pub mod discovery;
 pub mod dispatcher;
 pub mod intake;
 pub mod jobs;
+pub mod planner;
 pub mod reaper;
+pub mod reviewer;
 pub mod runtime;
 pub mod scheduler;
 pub mod status;
 pub mod transition;
 pub mod triage;
+pub mod webhook;
 
 use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
 use nightshift_core::forge::Forge;
-use nightshift_core::llm::LlmProvider;
+use nightshift_core::llm::Models;
 use nightshift_core::ports::{JobLauncher, LogSource, Queue, Stores};
 use nightshift_core::settings::Settings;
 use std::sync::Arc;
@@ -52,8 +56,8 @@ pub struct Deps {
     pub logs: Arc<dyn LogSource>,
     /// Where repositories live and pull requests are opened.
     pub forge: Arc<dyn Forge>,
-    /// The builder's model (routed, with fallback), or `None` when no LLM is set up.
-    pub llm: Option<Arc<dyn LlmProvider>>,
+    /// The model of each role (routed, with fallback), or `None` when no LLM is set up.
+    pub llm: Option<Arc<dyn Models>>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
 }
@@ -74,6 +78,11 @@ pub enum RoleError {
     Input(#[from] nightshift_core::ticket::InputError),
     #[error(transparent)]
     Launch(#[from] nightshift_core::ports::LaunchError),
+    #[error(transparent)]
+    Forge(#[from] nightshift_core::forge::ForgeError),
+    /// A model call failed in a way worth retrying later.
+    #[error("{0}")]
+    Agent(String),
 }
 
 impl RoleError {
@@ -81,7 +90,8 @@ impl RoleError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.is_retryable(),
-            Self::Launch(_) => true,
+            Self::Launch(_) | Self::Agent(_) => true,
+            Self::Forge(e) => !matches!(e, nightshift_core::forge::ForgeError::Refused { .. }),
             Self::Illegal(_) | Self::Input(_) => false,
         }
     }

@@ -5,6 +5,7 @@
 //! write's condition; this is clean-up.
 
 use crate::{Deps, RoleResult, TicketMessage};
+use nightshift_core::approval::ApprovalKind;
 use nightshift_core::audit::NewAuditEvent;
 use nightshift_core::job::{Job, JobOutcome, JobState, Reaped};
 use nightshift_core::ports::{JobFilter, LaunchState, TicketFilter};
@@ -87,23 +88,7 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         deps.stores.audit.append(ev, now).await?;
         report.locks_released.push(lock.name);
     }
-    let stale_before =
-        now - chrono::Duration::seconds(2 * deps.settings.queue.visibility_timeout_secs as i64);
-    let fresh = deps
-        .stores
-        .tickets
-        .list_tickets(&TicketFilter {
-            state: Some(TicketState::New),
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .await?;
-    for t in fresh.into_iter().filter(|t| t.updated_at < stale_before) {
-        deps.queue
-            .send(names::TRIAGE, &TicketMessage::body(&t.id), Duration::ZERO)
-            .await?;
-        report.reannounced.push(t.id);
-    }
+    sweep_stuck(deps, now, &mut report).await?;
     if report != ReapReport::default() {
         tracing::info!(
             requeued = report.requeued.len(),
@@ -113,6 +98,71 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         );
     }
     Ok(report)
+}
+
+/// Tickets that sit in a state whose role is driven by a message, long after
+/// the message should have been handled, are announced again (the message
+/// may have been lost between the store and the queue; every role is
+/// idempotent). Approval states settle a decision that was recorded but not
+/// applied, and make sure their request exists.
+async fn sweep_stuck(
+    deps: &Deps,
+    now: nightshift_core::Timestamp,
+    report: &mut ReapReport,
+) -> RoleResult<()> {
+    let visibility = 2 * deps.settings.queue.visibility_timeout_secs as i64;
+    // A review runs the tests: give it the job deadline before asking again.
+    let review = visibility.max(deps.settings.dispatcher.job_deadline_secs as i64);
+    let announced = [
+        (TicketState::New, names::TRIAGE, visibility),
+        (TicketState::Triaged, names::PLAN, visibility),
+        (TicketState::Planned, names::PLAN, visibility),
+        (TicketState::InReview, names::REVIEW, review),
+    ];
+    for (state, queue, after_secs) in announced {
+        let stale_before = now - chrono::Duration::seconds(after_secs);
+        let tickets = deps
+            .stores
+            .tickets
+            .list_tickets(&TicketFilter {
+                state: Some(state),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?;
+        for t in tickets.into_iter().filter(|t| t.updated_at < stale_before) {
+            deps.queue
+                .send(queue, &TicketMessage::body(&t.id), Duration::ZERO)
+                .await?;
+            report.reannounced.push(t.id);
+        }
+    }
+    for (state, kind) in [
+        (TicketState::AwaitingSpecApproval, ApprovalKind::Spec),
+        (TicketState::AwaitingMergeApproval, ApprovalKind::Merge),
+    ] {
+        let tickets = deps
+            .stores
+            .tickets
+            .list_tickets(&TicketFilter {
+                state: Some(state),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?;
+        for t in tickets {
+            match crate::approvals::settle(deps, &t).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    crate::approvals::ensure_requested(deps, &t, kind, "reaper").await?;
+                }
+                Err(e) => {
+                    tracing::warn!(ticket_id = %t.id, error = %e, "could not settle a decision")
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Queued jobs whose launched process ended (or vanished) without claiming the

@@ -51,9 +51,25 @@ pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<J
             .map(|_| ())
             .map_err(HandlerError::from)
     });
+    let plan_handler = handler(|deps: Deps, body: String| async move {
+        let msg: TicketMessage = consumer::parse(&body)?;
+        crate::planner::plan(&deps, &msg.ticket_id)
+            .await
+            .map(|_| ())
+            .map_err(HandlerError::from)
+    });
+    let review_handler = handler(|deps: Deps, body: String| async move {
+        let msg: TicketMessage = consumer::parse(&body)?;
+        crate::reviewer::announce(&deps, &msg.ticket_id)
+            .await
+            .map(|_| ())
+            .map_err(HandlerError::from)
+    });
     for (queue, h) in [
         (names::TRIAGE, triage_handler()),
+        (names::PLAN, plan_handler),
         (names::DISPATCH, dispatch_handler),
+        (names::REVIEW, review_handler),
     ] {
         tasks.push(tokio::spawn(consumer::run(
             deps.clone(),

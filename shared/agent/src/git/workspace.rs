@@ -229,6 +229,50 @@ impl GitWorkspace {
         Ok(stat)
     }
 
+    /// The unified diff from where HEAD left `base` (their merge base) to
+    /// HEAD: what a pull request from HEAD into `base` would change.
+    pub async fn diff_to(&self, base: &str) -> Result<String, GitError> {
+        check_branch(base)?;
+        let merge_base = self
+            .git()
+            .args(["merge-base", &format!("origin/{base}"), "HEAD"])
+            .run()
+            .await?;
+        self.git()
+            .args([
+                "diff",
+                "--no-ext-diff",
+                "--no-color",
+                "--find-renames",
+                merge_base.trim(),
+                "HEAD",
+                "--",
+            ])
+            .run()
+            .await
+    }
+
+    /// A file's content at the merge base of HEAD and `base`, `None` where
+    /// it did not exist.
+    pub async fn file_at_base(&self, base: &str, path: &str) -> Result<Option<String>, GitError> {
+        check_branch(base)?;
+        let merge_base = self
+            .git()
+            .args(["merge-base", &format!("origin/{base}"), "HEAD"])
+            .run()
+            .await?;
+        match self
+            .git()
+            .args(["show", &format!("{}:{path}", merge_base.trim())])
+            .run()
+            .await
+        {
+            Ok(text) => Ok(Some(text)),
+            Err(GitError::Failed { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Pushes local `branch` to the same branch on the forge. Refused, before
     /// git runs, unless [`check_pushable`] allows it. Never forces.
     pub async fn push(&self, branch: &str, protected: &[String]) -> Result<(), GitError> {

@@ -32,4 +32,4 @@ pub use config::{
 pub use http::http_client;
 pub use openai::OpenAiCompatible;
 pub use retry::{RetryPolicy, Retrying};
-pub use router::{DEFAULT_ROUTE, ProviderUsage, RoleProvider, Route, Router};
+pub use router::{DEFAULT_ROUTE, ProviderUsage, RoleProvider, Route, Router, RouterModels};

@@ -235,3 +235,12 @@ impl LlmProvider for RoleProvider {
         self.router.chat(&self.role, req).await
     }
 }
+
+/// The router as the roles see it: each role's calls go to its own route.
+pub struct RouterModels(pub Arc<Router>);
+
+impl nightshift_core::llm::Models for RouterModels {
+    fn for_role(&self, role: &str) -> Arc<dyn LlmProvider> {
+        Arc::new(self.0.for_role(role))
+    }
+}

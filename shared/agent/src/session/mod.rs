@@ -20,7 +20,10 @@ pub mod prompt;
 mod repomap;
 mod runner;
 
-pub use prompt::{PromptOptions, kickoff_message, review_message, strip_hidden, system_prompt};
+pub use prompt::{
+    PromptOptions, bounded, instruction_file, kickoff_message, review_message, strip_hidden,
+    system_prompt, untrusted,
+};
 pub use repomap::repo_map;
 pub use runner::Session;
 

@@ -168,7 +168,7 @@ pub fn review_message(ticket: &Ticket, pr_number: u64, comments: &[PrComment]) -
 
 /// A root-level instruction file, only if it is a regular file (a symlink could
 /// point anywhere on the host), cut to `max` bytes.
-fn instruction_file(root: &Path, name: &str, max: usize) -> Option<String> {
+pub fn instruction_file(root: &Path, name: &str, max: usize) -> Option<String> {
     let path = root.join(name);
     let meta = std::fs::symlink_metadata(&path).ok()?;
     if !meta.is_file() {
@@ -179,7 +179,7 @@ fn instruction_file(root: &Path, name: &str, max: usize) -> Option<String> {
 }
 
 /// The first `max` bytes as text (lossy), with a note when something was cut.
-fn bounded(bytes: &[u8], max: usize) -> String {
+pub fn bounded(bytes: &[u8], max: usize) -> String {
     if bytes.len() <= max {
         return String::from_utf8_lossy(bytes).into_owned();
     }
@@ -197,7 +197,7 @@ fn bounded(bytes: &[u8], max: usize) -> String {
 }
 
 /// `body` as a fenced data block labelled `source`, cleaned by [`strip_hidden`].
-fn untrusted(source: &str, body: &str) -> String {
+pub fn untrusted(source: &str, body: &str) -> String {
     static FENCE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)<(\s*/?\s*untrusted)").expect("a constant pattern"));
     let clean = strip_hidden(body);
