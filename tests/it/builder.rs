@@ -3,7 +3,7 @@
 //! LLM server replaying a scripted conversation of tool calls.
 
 use crate::helpers::git;
-use crate::helpers::{Roles, ready_ticket, roles};
+use crate::helpers::{Roles, ready_ticket, roles, tower_get};
 use crate::scripts::*;
 use nightshift_agent::llm::{Anthropic, http_client};
 use nightshift_core::forge::Forge;
@@ -272,19 +272,6 @@ async fn a_session_that_would_overspend_is_stopped_by_the_budget() {
     );
     let acc = run.deps.stores.budget.account(&tid).await.unwrap();
     assert_eq!((acc.committed, acc.reserved), (0, 0));
-}
-
-/// One GET against the router, served on a loopback port.
-async fn tower_get(app: axum::Router, uri: &str) -> Value {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    reqwest::get(format!("http://{addr}{uri}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

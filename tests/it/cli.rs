@@ -269,11 +269,12 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
             .unwrap();
         assert_eq!(r.status(), 201);
     }
-    eventually("five triaged", || async {
+    // Triaged, then planned by rules, then waiting for a person (guided mode).
+    eventually("five planned and waiting for spec approval", || async {
         states(&client, &up.base)
             .await
             .iter()
-            .filter(|s| *s == "triaged")
+            .filter(|s| *s == "awaiting_spec_approval")
             .count()
             == 5
     })
@@ -308,9 +309,9 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
     }
 
     let up = start_up(&d).await;
-    eventually("all eight kept and triaged", || async {
+    eventually("all eight kept, triaged and planned", || async {
         let s = states(&client, &up.base).await;
-        s.len() == 8 && s.iter().all(|s| s == "triaged")
+        s.len() == 8 && s.iter().all(|s| s == "awaiting_spec_approval")
     })
     .await;
     let status: serde_json::Value = client
@@ -322,14 +323,16 @@ async fn up_stops_cleanly_and_a_restart_keeps_tickets_and_resumes_work() {
         .await
         .unwrap();
     assert_eq!(status["queues"]["triage"]["visible"], 0);
+    assert_eq!(status["queues"]["plan"]["visible"], 0);
     assert_eq!(
-        status["queues"]["plan"]["visible"], 8,
-        "each ticket handed to the planner once"
+        status["pending_approvals"], 8,
+        "each ticket planned once, one spec approval each"
     );
     up.interrupt().await;
+    // created, triage, plan, request_spec_approval: four events per ticket.
     let verify = ns(&d, &["audit", "verify"], None);
     assert!(
-        text(&verify.stdout).contains("16 events"),
+        text(&verify.stdout).contains("32 events"),
         "{}",
         text(&verify.stdout)
     );

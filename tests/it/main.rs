@@ -9,6 +9,8 @@ mod concurrency;
 mod contract;
 mod discovery;
 mod forge;
+mod governance;
 mod helpers;
+mod review;
 mod roles;
 mod scripts;
