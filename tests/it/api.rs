@@ -193,8 +193,8 @@ async fn health_and_status_answer() {
     assert_eq!((s, h["status"].as_str()), (200, Some("ok")));
     app.post_raw("/tickets", standard_ticket().to_string())
         .await;
-    eventually("triaged", || async {
-        app.get("/status").await.1["tickets"]["triaged"] == 1
+    eventually("triaged and planned", || async {
+        app.get("/status").await.1["tickets"]["awaiting_spec_approval"] == 1
     })
     .await;
     let (_, st) = app.get("/status").await;
@@ -203,7 +203,7 @@ async fn health_and_status_answer() {
     assert!(
         waiting
             .iter()
-            .any(|w| w.as_str().unwrap().contains("wait for the planner")),
+            .any(|w| w.as_str().unwrap().contains("wait for a person's approval")),
         "{st}"
     );
     assert_eq!(st["llm_configured"], false);

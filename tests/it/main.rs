@@ -14,3 +14,4 @@ mod helpers;
 mod review;
 mod roles;
 mod scripts;
+mod webhook;

@@ -45,8 +45,8 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let local = listener.local_addr()?;
-    let mut tasks = runtime::start(deps, shutdown.clone()).await?;
     let auth = crate::wiring::api_auth(&deps.settings, local.ip()).await?;
+    let mut tasks = runtime::start(deps, shutdown.clone()).await?;
     let app = nightshift_api::router_with(deps.clone(), auth);
     tasks.push(tokio::spawn(async move {
         let served = axum::serve(listener, app)

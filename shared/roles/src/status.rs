@@ -24,7 +24,7 @@ pub struct StatusReport {
 }
 
 /// What to say, everywhere, when no LLM is set up.
-pub const NO_LLM: &str = "no LLM is configured: tickets are taken in and triaged by rules, and planning, building and review wait for one; add [[llm.providers]] and [llm.routes] to nightshift.toml (see README, Settings)";
+pub const NO_LLM: &str = "no LLM is configured: tickets are triaged and planned by rules and wait for a person to approve the spec; building waits for a model, and review runs only the deterministic gates; add [[llm.providers]] and [llm.routes] to nightshift.toml (see README, Settings)";
 
 pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
     let counts = deps.stores.tickets.count_by_state().await?;
@@ -44,17 +44,17 @@ pub async fn status(deps: &Deps) -> RoleResult<StatusReport> {
     if !llm_configured {
         waiting.push(NO_LLM.to_string());
     }
-    let triaged = count(TicketState::Triaged);
+    let triaged = count(TicketState::Triaged) + count(TicketState::Planned);
     if triaged > 0 {
-        waiting.push(if llm_configured {
-            format!("{triaged} triaged ticket(s) wait for the planner (architect role), which this build does not have yet")
-        } else {
-            format!("{triaged} triaged ticket(s) wait for the planner, which needs an LLM")
-        });
+        waiting.push(format!(
+            "{triaged} ticket(s) wait for the planner (architect role)"
+        ));
     }
     let spec = count(TicketState::AwaitingSpecApproval) + count(TicketState::AwaitingMergeApproval);
     if spec > 0 {
-        waiting.push(format!("{spec} ticket(s) wait for a human approval"));
+        waiting.push(format!(
+            "{spec} ticket(s) wait for a person's approval: `nightshift approvals`, GET /approvals, or /nightshift approve on GitHub"
+        ));
     }
     let ready = count(TicketState::Ready);
     let active = deps.stores.jobs.count_active_jobs().await?;

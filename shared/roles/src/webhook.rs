@@ -40,6 +40,14 @@ pub fn verify_signature(secret: &SecretString, body: &[u8], signature: &str) -> 
     mac.verify_slice(&sig).is_ok()
 }
 
+/// The `X-Hub-Signature-256` value GitHub sends for `body` under `secret`.
+pub fn sign(secret: &SecretString, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// What a delivery led to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -349,6 +357,7 @@ mod tests {
         let secret = SecretString::from("It's a Secret to Everybody");
         let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         assert!(verify_signature(&secret, b"Hello, World!", sig));
+        assert_eq!(sign(&secret, b"Hello, World!"), sig);
         assert!(!verify_signature(&secret, b"Hello, World?", sig));
         assert!(!verify_signature(
             &SecretString::from("other"),
