@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `add` subtracts; `make test` says so.
-fn buggy_repo() -> tempfile::TempDir {
+pub fn buggy_repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     git(d, &["init", "-q", "-b", "main"]);

@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod contract;
 mod discovery;
+mod factory;
 mod forge;
 mod governance;
 mod helpers;

@@ -174,22 +174,43 @@ pub async fn handle(
         return Err(bad("X-GitHub-Delivery is missing or too long"));
     }
     let lock = format!("github-delivery:{delivery}");
+    let owner = nightshift_core::new_id("dlv");
     match deps
         .stores
         .locks
-        .acquire(
-            &lock,
-            &nightshift_core::new_id("dlv"),
-            REPLAY_WINDOW,
-            deps.now(),
-        )
+        .acquire(&lock, &owner, REPLAY_WINDOW, deps.now())
         .await
     {
         Ok(_) => {}
         Err(StoreError::Conflict { .. }) => return Ok(WebhookOutcome::Replayed),
         Err(e) => return Err(e.into()),
     }
-    let outcome = match event {
+    let outcome = match route(deps, event, body).await {
+        Ok(o) => o,
+        Err(e) => {
+            // A delivery that failed on our side may come again (GitHub's
+            // redelivery keeps the id): let it in. One refused for what it
+            // says (bad input, a conflict) stays taken.
+            if e.is_retryable() {
+                let _ = deps.stores.locks.release(&lock, &owner).await;
+            }
+            return Err(e);
+        }
+    };
+    let ev = NewAuditEvent::new("webhook", "github_delivery").detail(serde_json::json!({
+        "event": event, "delivery": delivery, "outcome": outcome,
+    }));
+    let ev = match &outcome {
+        WebhookOutcome::TicketCreated { ticket_id, .. }
+        | WebhookOutcome::Decided { ticket_id, .. } => ev.ticket(ticket_id),
+        _ => ev,
+    };
+    deps.stores.audit.append(ev, deps.now()).await?;
+    Ok(outcome)
+}
+
+async fn route(deps: &Deps, event: &str, body: &[u8]) -> RoleResult<WebhookOutcome> {
+    Ok(match event {
         "issues" => {
             let ev: IssuesEvent = serde_json::from_slice(body)
                 .map_err(|e| bad(format!("not an issues event: {e}")))?;
@@ -203,17 +224,7 @@ pub async fn handle(
         other => WebhookOutcome::Ignored {
             why: format!("`{other}` events are not used"),
         },
-    };
-    let ev = NewAuditEvent::new("webhook", "github_delivery").detail(serde_json::json!({
-        "event": event, "delivery": delivery, "outcome": outcome,
-    }));
-    let ev = match &outcome {
-        WebhookOutcome::TicketCreated { ticket_id, .. }
-        | WebhookOutcome::Decided { ticket_id, .. } => ev.ticket(ticket_id),
-        _ => ev,
-    };
-    deps.stores.audit.append(ev, deps.now()).await?;
-    Ok(outcome)
+    })
 }
 
 async fn on_issue(deps: &Deps, ev: IssuesEvent) -> RoleResult<WebhookOutcome> {
