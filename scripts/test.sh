@@ -16,6 +16,10 @@ command -v cc >/dev/null || missing+=(gcc)
 command -v git >/dev/null || missing+=(git)
 command -v make >/dev/null || missing+=(make)
 command -v bwrap >/dev/null || missing+=(bubblewrap)   # the job sandbox
+command -v chromium >/dev/null || missing+=(chromium)               # the dashboard's browser test
+command -v chromedriver >/dev/null || missing+=(chromium-driver)   # and its WebDriver
+command -v npm >/dev/null || missing+=(nodejs npm)             # the janitor's npm test
+command -v python3 >/dev/null || missing+=(python3)           # checksums for the npm registry stand-in
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}..."
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

@@ -30,8 +30,9 @@ async fn a_posted_ticket_is_stored_triaged_and_audited() {
     assert_eq!(body["context"]["filepaths"], json!(["src/login.rs"]));
     assert_eq!(body["budget"]["limit_tokens"], 2_000_000);
 
-    eventually("the ticket is triaged", || async {
-        app.get(&format!("/tickets/{id}")).await.1["ticket"]["state"] == "triaged"
+    // Triaged, then planned by rules and waiting for a person: the trail says so.
+    eventually("the ticket is triaged and planned", || async {
+        app.get(&format!("/tickets/{id}")).await.1["ticket"]["state"] == "awaiting_spec_approval"
     })
     .await;
     let (status, detail) = app.get(&format!("/tickets/{id}")).await;
@@ -42,12 +43,16 @@ async fn a_posted_ticket_is_stored_triaged_and_audited() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["created", "triage"]);
+    assert_eq!(
+        actions,
+        ["created", "triage", "plan", "request_spec_approval"]
+    );
     assert_eq!(detail["events"][1]["from_state"], "new");
     assert_eq!(detail["events"][1]["to_state"], "triaged");
     assert_eq!(detail["budget"]["limit"], 2_000_000);
+    assert_eq!(detail["approvals"][0]["status"], "pending");
 
-    let (_, list) = app.get("/tickets?state=triaged").await;
+    let (_, list) = app.get("/tickets?state=awaiting_spec_approval").await;
     assert_eq!(list["tickets"].as_array().unwrap().len(), 1);
     let (_, list) = app.get("/tickets?state=new").await;
     assert!(list["tickets"].as_array().unwrap().is_empty());
@@ -265,6 +270,14 @@ async fn openapi_describes_every_route() {
         ("GET", "/approvals/{id}"),
         ("POST", "/approvals/{id}/approve"),
         ("POST", "/approvals/{id}/reject"),
+        ("GET", "/jobs"),
+        ("GET", "/jobs/{id}/log"),
+        ("GET", "/budget"),
+        ("GET", "/"),
+        ("GET", "/dashboard/app.js"),
+        ("GET", "/dashboard/style.css"),
+        ("POST", "/approvals/batch"),
+        ("GET", "/report"),
         ("POST", "/webhooks/github"),
         ("GET", "/health"),
         ("GET", "/status"),
@@ -287,7 +300,7 @@ async fn openapi_describes_every_route() {
             let status = r.status();
             let body: serde_json::Value = r.json().await.unwrap_or_default();
             assert!(
-                status != 405 && body["error"].is_string(),
+                status != 405 && (status.is_success() || body["error"].is_string()),
                 "{method} {path}: {status} {body}"
             );
             continue;

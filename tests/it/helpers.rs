@@ -71,6 +71,9 @@ pub fn roles_with(clock: Arc<dyn Clock>, script: &str, tune: impl FnOnce(&mut Se
             clock.clone(),
         )),
         llm: None,
+        secrets: Arc::new(nightshift_local::EnvSecrets::new(Some(
+            backend.dir.path().join("secrets"),
+        ))),
         clock,
         settings: Arc::new(settings),
     };

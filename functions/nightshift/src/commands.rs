@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use nightshift_core::audit::verify_chain;
+use nightshift_core::audit::ChainVerifier;
 use nightshift_core::ports::TicketFilter;
 use nightshift_core::settings::Settings;
 use nightshift_core::state::TicketState;
@@ -338,25 +338,25 @@ pub async fn audit(settings: Settings, cmd: AuditCmd) -> anyhow::Result<ExitCode
     let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
     match cmd {
         AuditCmd::Verify => {
-            let (mut head, mut after, mut n) = (None, 0u64, 0usize);
+            let (mut verifier, mut after) = (ChainVerifier::default(), 0u64);
             loop {
                 let page = deps.stores.audit.events_after(after, 1000).await?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
-                n += page.len();
-                match verify_chain(&page, head) {
-                    Ok(h) => head = h,
-                    Err(e) => {
-                        eprintln!("audit log BROKEN: {e}");
-                        return Ok(ExitCode::from(1));
-                    }
+                if let Err(e) = verifier.feed(&page) {
+                    eprintln!("audit log BROKEN: {e}");
+                    return Ok(ExitCode::from(1));
                 }
             }
-            match head {
-                Some((seq, hash)) => {
+            match verifier.finish() {
+                Ok((n, Some((seq, hash)))) => {
                     println!("audit log ok: {n} events, chain intact up to #{seq} ({hash})")
                 }
-                None => println!("audit log ok: empty"),
+                Ok((_, None)) => println!("audit log ok: empty"),
+                Err(e) => {
+                    eprintln!("audit log BROKEN: {e}");
+                    return Ok(ExitCode::from(1));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

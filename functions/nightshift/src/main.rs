@@ -6,6 +6,7 @@ mod analysis;
 mod bench;
 mod commands;
 mod governance;
+mod ops;
 mod up;
 mod wiring;
 mod worker;
@@ -87,6 +88,31 @@ enum Command {
         id: String,
         #[arg(long)]
         reason: String,
+    },
+    /// The nightly report (Markdown, or --json); --send runs the 08:00 job now.
+    Report {
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        send: bool,
+    },
+    /// Night shift: approve the pending specs of the ready-for-robot queue at once.
+    NightShift {
+        /// Another label than the ready label.
+        #[arg(long)]
+        label: Option<String>,
+        /// Every pending spec, whatever its labels.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        repo: Option<String>,
+    },
+    /// Run the janitor now (it runs Sundays at 02:00 UTC under `up`).
+    Janitor {
+        #[arg(long)]
+        repo: Option<String>,
     },
     /// The deterministic gates' checks, by hand.
     #[command(subcommand)]
@@ -170,6 +196,11 @@ fn main() -> ExitCode {
                 .await
             }
             Command::Gates(cmd) => governance::gates(settings, cmd).await,
+            Command::Report { hours, json, send } => ops::report(settings, hours, json, send).await,
+            Command::NightShift { label, all, repo } => {
+                ops::night_shift(settings, label, all, repo).await
+            }
+            Command::Janitor { repo } => ops::janitor(settings, repo).await,
             Command::Worker { job } => worker::run(settings, &job).await,
             Command::Openapi => {
                 println!(

@@ -143,6 +143,7 @@ pub async fn deps(mut settings: Settings, config: Option<&Path>) -> anyhow::Resu
         logs: Arc::new(FileLogSource::new(None)),
         forge,
         llm,
+        secrets: Arc::new(EnvSecrets::new(Some(settings.data_dir.join("secrets")))),
         clock,
         settings: Arc::new(settings),
     })

@@ -2,7 +2,7 @@
 //! reports how it ended, and exits. SIGTERM (a stop) ends it cleanly.
 
 use anyhow::Context;
-use nightshift_core::job::{JobKind, JobOutcome, JobState};
+use nightshift_core::job::{JobKind, JobState};
 use nightshift_core::settings::Settings;
 use std::process::ExitCode;
 
@@ -65,14 +65,7 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
             nightshift_roles::builder::run(&deps, &job, &workdir, stop).await?
         }
         JobKind::Review => nightshift_roles::reviewer::run(&deps, &job, &workdir).await?,
-        other => JobOutcome {
-            state: JobState::Failed,
-            reason: Some(format!(
-                "no runner for job kind `{}` in this build",
-                other.as_str()
-            )),
-            tokens_used: 0,
-        },
+        JobKind::Janitor => nightshift_roles::janitor::run(&deps, &job, &workdir).await?,
     };
     beat.abort();
     let done = deps

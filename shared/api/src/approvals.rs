@@ -177,3 +177,49 @@ pub async fn reject(
 ) -> Result<Json<DecisionResult>, ApiError> {
     decide(s, id, Decision::Reject, bytes).await
 }
+
+/// Night shift: approve every pending spec approval of the `ready-for-robot`
+/// queue (or of another label, a repository, or all) at once; the dispatcher
+/// then works through them under its concurrency cap, in priority order.
+/// Merges are never batch-approved.
+#[utoipa::path(
+    post, path = "/approvals/batch", tag = "approvals",
+    request_body(content = BatchBody, description = "Which spec approvals", content_type = "application/json"),
+    responses((status = 200, body = nightshift_roles::approvals::BatchResult), (status = 400, body = ErrorBody))
+)]
+pub async fn approve_batch(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<Json<nightshift_roles::approvals::BatchResult>, ApiError> {
+    let b: BatchBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        BatchBody::default()
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(None, format!("not a batch: {e}")))?
+    };
+    let who = actor(&DecisionBody {
+        reason: None,
+        by: b.by.clone(),
+    })?;
+    let batch = nightshift_roles::approvals::Batch {
+        label: b.label,
+        all: b.all,
+        repo: b.repo,
+    };
+    Ok(Json(
+        nightshift_roles::approvals::approve_batch(&s.deps, &batch, &who).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// Only tickets with this label (default: the ready label, `ready-for-robot`).
+    pub label: Option<String>,
+    /// Every pending spec approval, whatever its labels.
+    #[serde(default)]
+    pub all: bool,
+    pub repo: Option<String>,
+    /// Who approves.
+    pub by: Option<String>,
+}

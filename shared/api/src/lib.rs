@@ -5,7 +5,11 @@
 //!
 //! # Layout
 //! - [`tickets`]: submit, list and show tickets.
-//! - [`approvals`]: the spec and merge gates, approved or rejected once.
+//! - [`jobs`]: jobs with their progress, and the tail of a job's log.
+//! - [`budget`]: tokens spent per ticket and in total.
+//! - [`dashboard`]: the web page a team watches and approves from.
+//! - [`approvals`]: the spec and merge gates, approved or rejected once (and night shift's batch).
+//! - [`report`]: the nightly report, on demand.
 //! - [`webhook`]: GitHub's deliveries, checked by their HMAC signature.
 //! - [`auth`]: the bearer token on the ticket and approval routes.
 //! - [`system`]: health, status and the OpenAPI document.
@@ -13,7 +17,11 @@
 
 pub mod approvals;
 pub mod auth;
+pub mod budget;
+pub mod dashboard;
 pub mod error;
+pub mod jobs;
+pub mod report;
 pub mod system;
 pub mod tickets;
 pub mod webhook;
@@ -33,6 +41,9 @@ use utoipa_axum::routes;
     tags(
         (name = "tickets", description = "Work items"),
         (name = "approvals", description = "The spec and merge gates"),
+        (name = "jobs", description = "Workers' jobs, their progress and logs"),
+        (name = "budget", description = "Tokens spent"),
+        (name = "dashboard", description = "The web page (HTML, CSS, JavaScript)"),
         (name = "webhooks", description = "Deliveries from GitHub"),
         (name = "system", description = "Health and status"),
     )
@@ -60,6 +71,11 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(approvals::get_approval))
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
+        .routes(routes!(approvals::approve_batch))
+        .routes(routes!(report::get_report))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::job_log))
+        .routes(routes!(budget::budget))
 }
 
 fn routes() -> OpenApiRouter<AppState> {
@@ -69,6 +85,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(system::health))
         .routes(routes!(system::status))
         .routes(routes!(system::openapi_json))
+        .merge(dashboard::routes())
 }
 
 /// The API's router without credentials: the protected routes are open and
@@ -95,6 +112,7 @@ pub fn router_with(deps: Deps, auth: ApiAuth) -> axum::Router {
         .routes(routes!(system::health))
         .routes(routes!(system::status))
         .routes(routes!(system::openapi_json))
+        .merge(dashboard::routes())
         .split_for_parts();
     router
         .layer(DefaultBodyLimit::max(HARD_BODY_LIMIT))

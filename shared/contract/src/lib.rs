@@ -108,6 +108,7 @@ macro_rules! store_contract {
             budget::budget_fails_closed_over_the_limit,
             budget::budget_concurrent_reservations_never_overspend,
             audit::audit_chain_verifies_in_pages,
+            audit::audit_prune_keeps_a_verifiable_chain,
         );
     };
 }

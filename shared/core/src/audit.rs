@@ -199,3 +199,61 @@ mod tests {
         assert!(e.reason.contains("prev_hash"));
     }
 }
+
+/// The action of the event that records a retention prune: its detail names
+/// the last pruned event (`through_seq`, `through_hash`), so a log that starts
+/// after event 1 still verifies, and one whose start was cut otherwise does not.
+pub const PRUNED: &str = "audit_pruned";
+
+/// Verifies the whole log page by page, from its first stored event: the
+/// chain must hold throughout, and if the first event is not #1, an
+/// [`PRUNED`] record in the chain must account for the events before it.
+#[derive(Debug, Default)]
+pub struct ChainVerifier {
+    head: Option<(u64, String)>,
+    first: Option<(u64, String)>,
+    pruned: Vec<(u64, String)>,
+    count: u64,
+}
+
+impl ChainVerifier {
+    pub fn feed(&mut self, page: &[AuditEvent]) -> Result<(), ChainError> {
+        let Some(first) = page.first() else {
+            return Ok(());
+        };
+        if self.first.is_none() {
+            self.first = Some((first.seq, first.prev_hash.clone()));
+            if first.seq > 1 {
+                self.head = Some((first.seq - 1, first.prev_hash.clone()));
+            }
+        }
+        self.head = verify_chain(page, self.head.take())?;
+        for ev in page.iter().filter(|e| e.action == PRUNED) {
+            if let (Some(seq), Some(hash)) = (
+                ev.detail["through_seq"].as_u64(),
+                ev.detail["through_hash"].as_str(),
+            ) {
+                self.pruned.push((seq, hash.to_string()));
+            }
+        }
+        self.count += page.len() as u64;
+        Ok(())
+    }
+
+    /// The events checked and the head `(seq, hash)`, or where it breaks.
+    pub fn finish(self) -> Result<(u64, Option<(u64, String)>), ChainError> {
+        if let Some((seq, prev)) = &self.first
+            && *seq > 1
+            && !self.pruned.iter().any(|(s, h)| *s == seq - 1 && h == prev)
+        {
+            return Err(ChainError {
+                seq: *seq,
+                reason: format!(
+                    "events 1 to {} are missing and no {PRUNED} record accounts for them",
+                    seq - 1
+                ),
+            });
+        }
+        Ok((self.count, self.head))
+    }
+}

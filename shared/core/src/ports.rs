@@ -185,6 +185,12 @@ pub trait AuditLog: Send + Sync {
     async fn events_for_ticket(&self, ticket_id: &str) -> StoreResult<Vec<AuditEvent>>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+    /// Retention: deletes the oldest events written before `cutoff` (never the
+    /// newest event, which carries the chain on) and appends an
+    /// [`audit_pruned`](crate::audit::PRUNED) event naming the last one
+    /// deleted, in one atomic write. Returns how many were deleted. Nothing
+    /// else may ever delete or change an event.
+    async fn prune_before(&self, cutoff: Timestamp, now: Timestamp) -> StoreResult<u64>;
 }
 
 /// Messages between roles, at least once.

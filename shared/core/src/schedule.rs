@@ -30,6 +30,16 @@ pub const SCHEDULES: &[ScheduleEntry] = &[
         expression: "rate(1 minute)",
         what: "launch ready tickets in priority order under the concurrency cap",
     },
+    ScheduleEntry {
+        name: "janitor",
+        expression: "cron(0 2 ? * SUN *)",
+        what: "update each configured repository's dependencies one at a time, keeping what passes the tests",
+    },
+    ScheduleEntry {
+        name: "reporter",
+        expression: "cron(0 8 * * ? *)",
+        what: "the nightly report: Markdown for the API and CLI, and Slack when configured",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,5 +315,28 @@ mod tests {
         for s in SCHEDULES {
             Schedule::parse(s.expression).unwrap();
         }
+    }
+
+    #[test]
+    fn the_janitor_runs_sundays_at_two_and_the_report_daily_at_eight() {
+        let of = |name: &str| {
+            Schedule::parse(
+                SCHEDULES
+                    .iter()
+                    .find(|s| s.name == name)
+                    .unwrap()
+                    .expression,
+            )
+            .unwrap()
+        };
+        // Sunday 2026-11-22, 05:00 -> the next Sunday, 02:00 UTC.
+        assert_eq!(
+            of("janitor").next_after(at("2026-11-22T05:00:00Z")),
+            Some(at("2026-11-29T02:00:00Z"))
+        );
+        assert_eq!(
+            of("reporter").next_after(at("2026-11-22T08:00:00Z")),
+            Some(at("2026-11-23T08:00:00Z"))
+        );
     }
 }

@@ -5,6 +5,7 @@
 pub mod forge;
 pub mod governance;
 pub mod llm;
+pub mod ops;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -34,6 +35,12 @@ pub struct Settings {
     pub governance: governance::GovernanceSettings,
     /// Authentication and the GitHub webhook.
     pub api: governance::ApiSettings,
+    /// Weekly dependency updates.
+    pub janitor: ops::JanitorSettings,
+    /// The nightly report.
+    pub report: ops::ReportSettings,
+    /// How long audit events and job logs are kept.
+    pub retention: ops::RetentionSettings,
 }
 
 impl Default for Settings {
@@ -53,6 +60,9 @@ impl Default for Settings {
             forge: forge::ForgeSettings::default(),
             governance: governance::GovernanceSettings::default(),
             api: governance::ApiSettings::default(),
+            janitor: ops::JanitorSettings::default(),
+            report: ops::ReportSettings::default(),
+            retention: ops::RetentionSettings::default(),
         }
     }
 }

@@ -329,3 +329,65 @@ async fn announce(deps: &Deps, queue: &str, ticket_id: &str) -> RoleResult<()> {
         .await?;
     Ok(())
 }
+
+/// Which pending spec approvals a night-shift batch approves.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Only tickets with this label; `None` means the ready label
+    /// (`ready-for-robot`) unless `all` is set.
+    pub label: Option<String>,
+    /// Every pending spec approval, whatever its labels.
+    #[serde(default)]
+    pub all: bool,
+    /// Only this repository.
+    pub repo: Option<String>,
+}
+
+/// What a batch did, ticket by ticket.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    pub approved: Vec<String>,
+    /// `ticket: why`, for pending approvals that could not be decided.
+    pub skipped: Vec<String>,
+}
+
+/// Night shift: approves the pending *spec* approvals of the queue at once,
+/// so the dispatcher works through them overnight under its concurrency cap,
+/// in priority order. Merges are never batch-approved.
+pub async fn approve_batch(deps: &Deps, batch: &Batch, actor: &str) -> RoleResult<BatchResult> {
+    let label = batch
+        .label
+        .clone()
+        .unwrap_or_else(|| deps.settings.api.ready_label.clone());
+    let mut out = BatchResult::default();
+    for a in deps.stores.approvals.pending_approvals().await? {
+        if a.kind != ApprovalKind::Spec {
+            continue;
+        }
+        let Ok(t) = deps.stores.tickets.get_ticket(&a.ticket_id).await else {
+            continue;
+        };
+        if batch.repo.as_ref().is_some_and(|r| *r != t.context.repo)
+            || (!batch.all && !t.labels.iter().any(|l| *l == label))
+        {
+            continue;
+        }
+        match decide(
+            deps,
+            &a.id,
+            Decision::Approve,
+            actor,
+            Some("night shift batch"),
+        )
+        .await
+        {
+            Ok(_) => out.approved.push(t.id),
+            Err(RoleError::Store(e)) if e.is_conflict() => {
+                out.skipped.push(format!("{}: {e}", t.id))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

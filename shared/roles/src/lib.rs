@@ -27,9 +27,12 @@ pub mod consumer;
 pub mod discovery;
 pub mod dispatcher;
 pub mod intake;
+pub mod janitor;
 pub mod jobs;
 pub mod planner;
 pub mod reaper;
+pub mod report;
+pub mod retention;
 pub mod reviewer;
 pub mod runtime;
 pub mod scheduler;
@@ -42,7 +45,7 @@ use nightshift_core::StoreError;
 use nightshift_core::clock::Clock;
 use nightshift_core::forge::Forge;
 use nightshift_core::llm::Models;
-use nightshift_core::ports::{JobLauncher, LogSource, Queue, Stores};
+use nightshift_core::ports::{JobLauncher, LogSource, Queue, Secrets, Stores};
 use nightshift_core::settings::Settings;
 use std::sync::Arc;
 
@@ -58,6 +61,8 @@ pub struct Deps {
     pub forge: Arc<dyn Forge>,
     /// The model of each role (routed, with fallback), or `None` when no LLM is set up.
     pub llm: Option<Arc<dyn Models>>,
+    /// Secrets by name (SSM in AWS; env and files locally): never logged.
+    pub secrets: Arc<dyn Secrets>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
 }

@@ -21,6 +21,8 @@ pub struct ReapReport {
     /// Tickets still `new` long after intake, announced to triage again (their
     /// first message may have been lost between the store and the queue).
     pub reannounced: Vec<String>,
+    /// Branches, audit events and job directories past their time.
+    pub retention: crate::retention::RetentionReport,
 }
 
 fn job_event(action: &str, job: &Job) -> NewAuditEvent {
@@ -89,6 +91,7 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         report.locks_released.push(lock.name);
     }
     sweep_stuck(deps, now, &mut report).await?;
+    report.retention = crate::retention::sweep(deps).await?;
     if report != ReapReport::default() {
         tracing::info!(
             requeued = report.requeued.len(),
@@ -98,6 +101,22 @@ pub async fn reap(deps: &Deps) -> RoleResult<ReapReport> {
         );
     }
     Ok(report)
+}
+
+/// Up to 1,000 tickets in `state`.
+async fn in_state(
+    deps: &Deps,
+    state: TicketState,
+) -> RoleResult<Vec<nightshift_core::ticket::Ticket>> {
+    Ok(deps
+        .stores
+        .tickets
+        .list_tickets(&TicketFilter {
+            state: Some(state),
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await?)
 }
 
 /// Tickets that sit in a state whose role is driven by a message, long after
@@ -121,16 +140,11 @@ async fn sweep_stuck(
     ];
     for (state, queue, after_secs) in announced {
         let stale_before = now - chrono::Duration::seconds(after_secs);
-        let tickets = deps
-            .stores
-            .tickets
-            .list_tickets(&TicketFilter {
-                state: Some(state),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await?;
-        for t in tickets.into_iter().filter(|t| t.updated_at < stale_before) {
+        for t in in_state(deps, state)
+            .await?
+            .into_iter()
+            .filter(|t| t.updated_at < stale_before)
+        {
             deps.queue
                 .send(queue, &TicketMessage::body(&t.id), Duration::ZERO)
                 .await?;
@@ -141,16 +155,7 @@ async fn sweep_stuck(
         (TicketState::AwaitingSpecApproval, ApprovalKind::Spec),
         (TicketState::AwaitingMergeApproval, ApprovalKind::Merge),
     ] {
-        let tickets = deps
-            .stores
-            .tickets
-            .list_tickets(&TicketFilter {
-                state: Some(state),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await?;
-        for t in tickets {
+        for t in in_state(deps, state).await? {
             match crate::approvals::settle(deps, &t).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {

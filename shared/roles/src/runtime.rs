@@ -94,6 +94,20 @@ pub async fn start(deps: &Deps, shutdown: CancellationToken) -> RoleResult<Vec<J
                     }
                 })
             },
+            "janitor" => |deps| {
+                Box::pin(async move {
+                    if let Err(e) = crate::janitor::schedule(&deps).await {
+                        tracing::error!(error = %e, "janitor failed");
+                    }
+                })
+            },
+            "reporter" => |deps| {
+                Box::pin(async move {
+                    if let Err(e) = crate::report::run(&deps).await {
+                        tracing::error!(error = %e, "reporter failed");
+                    }
+                })
+            },
             "dispatcher" => |deps| {
                 Box::pin(async move {
                     if let Err(e) = dispatcher::dispatch(&deps, &owner()).await {

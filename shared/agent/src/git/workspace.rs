@@ -164,6 +164,13 @@ impl GitWorkspace {
             return Err(GitError::Refused("the commit message is empty".into()));
         }
         self.git().args(["add", "--all"]).run().await?;
+        self.commit_staged(format!("{text}\n\n{TRAILER}: {ticket_id}\n"))
+            .await
+    }
+
+    /// Commits what is staged with `message` as Nightshift; nothing staged is
+    /// `NothingToCommit`.
+    async fn commit_staged(&self, message: String) -> Result<String, GitError> {
         let (clean, _, _) = self
             .git()
             .args(["diff", "--cached", "--quiet", "--no-ext-diff"])
@@ -186,10 +193,43 @@ impl GitWorkspace {
                 "-F",
                 "-",
             ])
-            .stdin(format!("{text}\n\n{TRAILER}: {ticket_id}\n").into_bytes())
+            .stdin(message.into_bytes())
             .run()
             .await?;
         self.head_sha().await
+    }
+
+    /// Commits only `paths` (relative to the checkout), whatever else changed:
+    /// the janitor's way, which must never commit a build's leftovers.
+    pub async fn commit_paths(&self, paths: &[&str], message: &str) -> Result<String, GitError> {
+        if message.trim().is_empty() {
+            return Err(GitError::Refused("the commit message is empty".into()));
+        }
+        let existing: Vec<&str> = paths
+            .iter()
+            .copied()
+            .filter(|p| !p.starts_with('-') && self.dir.join(p).exists())
+            .collect();
+        if existing.is_empty() {
+            return Err(GitError::NothingToCommit);
+        }
+        self.git()
+            .args(["add", "--"])
+            .args(existing.iter().copied())
+            .run()
+            .await?;
+        self.commit_staged(format!("{}\n", message.trim())).await
+    }
+
+    /// Throws away every uncommitted change to tracked files and every new
+    /// untracked file (ignored files, such as build output, stay).
+    pub async fn discard_changes(&self) -> Result<(), GitError> {
+        self.git()
+            .args(["reset", "--quiet", "--hard", "HEAD"])
+            .run()
+            .await?;
+        self.git().args(["clean", "-fdq"]).run().await?;
+        Ok(())
     }
 
     /// What the commits since the clone change, file by file.

@@ -79,7 +79,25 @@ pub(super) fn sandbox_env(
             std::env::var_os("LANG").unwrap_or_else(|| "C.UTF-8".into()),
         ),
         ("TERM".into(), "dumb".into()),
+        // Rust projects: rustup's proxies find the toolchains through
+        // RUSTUP_HOME (no secrets there); cargo's own home, with its download
+        // cache, goes beside the checkout, never into it (a commit would pick
+        // it up) and never the host's (it may hold registry tokens).
+        (
+            "CARGO_HOME".into(),
+            root.parent()
+                .unwrap_or(root)
+                .join("cargo-home")
+                .into_os_string(),
+        ),
     ];
+    if let Some(rustup) = std::env::var_os("RUSTUP_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".rustup")))
+        .filter(|p| p.is_dir())
+    {
+        env.push(("RUSTUP_HOME".into(), rustup.into_os_string()));
+    }
     // Checked before any lookup: var_os may panic on an empty name or one with `=`.
     let allowed = |name: &str| {
         let ok = !(name.is_empty()

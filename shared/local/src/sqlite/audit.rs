@@ -134,6 +134,39 @@ impl AuditLog for SqliteStore {
             .await
     }
 
+    async fn prune_before(&self, cutoff: Timestamp, now: Timestamp) -> StoreResult<u64> {
+        self.db
+            .write(move |tx| {
+                let through: Option<(i64, String)> = tx
+                    .query_row(
+                        "SELECT seq, hash FROM audit
+                         WHERE at_ms < ?1 AND seq < (SELECT MAX(seq) FROM audit)
+                         ORDER BY seq DESC LIMIT 1",
+                        [millis(cutoff)],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(backend("audit prune"))?;
+                let Some((seq, hash)) = through else {
+                    return Ok(0);
+                };
+                tx.execute(
+                    "INSERT OR IGNORE INTO audit_prunes (through_seq, at_ms) VALUES (?1, ?2)",
+                    params![seq, millis(now)],
+                )
+                .map_err(backend("audit prune record"))?;
+                let n = tx
+                    .execute("DELETE FROM audit WHERE seq <= ?1", [seq])
+                    .map_err(backend("audit prune"))?;
+                let ev = NewAuditEvent::new("reaper", nightshift_core::audit::PRUNED).detail(
+                    serde_json::json!({ "through_seq": seq, "through_hash": hash, "deleted": n, "cutoff": cutoff }),
+                );
+                append(tx, ev, now)?;
+                Ok(n as u64)
+            })
+            .await
+    }
+
     async fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         self.db
             .read(move |c| {

@@ -82,7 +82,15 @@ CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id, seq);
 -- Append-only, enforced by the database itself.
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+-- Retention may delete a prefix of the log, and only up to the event a prune
+-- recorded first in audit_prunes (in the same transaction).
+DROP TRIGGER IF EXISTS audit_no_delete;
+CREATE TABLE IF NOT EXISTS audit_prunes (
+    through_seq INTEGER PRIMARY KEY,
+    at_ms       INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_delete_only_pruned BEFORE DELETE ON audit
+    WHEN OLD.seq > (SELECT COALESCE(MAX(through_seq), 0) FROM audit_prunes)
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 CREATE TABLE IF NOT EXISTS messages (
