@@ -25,6 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"
 fi
+# moto, the AWS emulator the AWS adapters' contract tests run against.
+if ! python3 -c 'import moto.server, werkzeug' 2>/dev/null; then
+    echo "installing moto (the AWS emulator) from PyPI..."
+    python3 -m pip install --quiet 'moto[server]'
+fi
 # The shared data the benchmarks and some tests read.
 if [ ! -d ../shared/data ]; then
     echo "note: ../shared/data is not next to this checkout; tests that need it will say so" >&2

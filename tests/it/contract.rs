@@ -14,6 +14,23 @@ mod sqlite_store {
     nightshift_contract::store_contract!(make);
 }
 
+mod sqlite_idempotency {
+    use nightshift_contract::IdempotencyFixture;
+    use nightshift_local::{Db, SqliteStore};
+    use std::sync::Arc;
+
+    async fn make() -> IdempotencyFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("nightshift.db")).unwrap();
+        IdempotencyFixture {
+            store: Arc::new(SqliteStore::new(db)),
+            guard: Box::new(dir),
+        }
+    }
+
+    nightshift_contract::idempotency_contract!(make);
+}
+
 mod sqlite_queue {
     use nightshift_contract::{MAX_RECEIVES, QueueFixture};
     use nightshift_core::clock::SystemClock;

@@ -17,6 +17,7 @@ pub mod approvals;
 pub mod audit;
 pub mod budget;
 pub mod forge;
+pub mod idempotency;
 pub mod jobs;
 pub mod launcher;
 pub mod locks;
@@ -25,7 +26,7 @@ pub mod queue;
 pub mod tickets;
 
 use nightshift_core::Timestamp;
-use nightshift_core::ports::{JobLauncher, LogSource, Queue, Stores};
+use nightshift_core::ports::{IdempotencyStore, JobLauncher, LogSource, Queue, Stores};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -43,6 +44,24 @@ pub struct QueueFixture {
 }
 
 pub const MAX_RECEIVES: u32 = 3;
+
+/// A fresh idempotency store.
+pub struct IdempotencyFixture {
+    pub store: Arc<dyn IdempotencyStore>,
+    pub guard: Box<dyn Any + Send + Sync>,
+}
+
+/// Every idempotency case, against `$make().await: IdempotencyFixture`.
+#[macro_export]
+macro_rules! idempotency_contract {
+    ($make:path) => {
+        $crate::__cases!($make;
+            idempotency::idempotency_claims_once_then_remembers_the_result,
+            idempotency::idempotency_a_dead_handlers_claim_expires_and_a_release_frees_it,
+            idempotency::idempotency_three_concurrent_deliveries_have_one_effect,
+        );
+    };
+}
 
 /// A launcher whose jobs run `sleep 30` (or the adapter's equivalent) unless the
 /// job id starts with `quick`, which exit 0 at once.

@@ -1,4 +1,17 @@
-use crate::{LogSourceFixture, secs, t0};
+use crate::{LogSourceFixture, secs};
+use nightshift_core::Timestamp;
+
+/// When the seeded records start: two hours before the process started, to
+/// the minute. Not the fixed `t0` of the store cases: CloudWatch Logs refuses
+/// events older than 14 days, so a log source's records must be recent.
+pub fn t0() -> Timestamp {
+    static T0: std::sync::LazyLock<Timestamp> = std::sync::LazyLock::new(|| {
+        let t = chrono::Utc::now() - chrono::Duration::hours(2);
+        chrono::DateTime::from_timestamp(t.timestamp() - t.timestamp() % 60, 0)
+            .expect("a valid time")
+    });
+    *T0
+}
 use nightshift_core::ports::{LogRecord, LogSourceError};
 
 /// What every fixture's source holds, oldest first.

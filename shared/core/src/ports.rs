@@ -341,3 +341,38 @@ impl Stores {
         }
     }
 }
+
+/// What [`IdempotencyStore::claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Free (or an earlier claim's in-progress time ran out): handle it now.
+    Acquired,
+    /// Someone is handling it: leave it (an SQS handler reports it as a
+    /// batch failure, so it comes back if that handling dies).
+    InProgress,
+    /// Handled before, with this result: do not do it again.
+    Done(Option<String>),
+}
+
+/// Idempotency records, as Powertools keeps them: a conditional put marks a
+/// key in progress until an expiry, completion records the result, and a
+/// failed handling releases the key so a redelivery can try again. Expiry is
+/// always checked in the condition; a store's TTL only cleans up.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    async fn claim(
+        &self,
+        key: &str,
+        in_progress_for: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Claim>;
+    /// Marks `key` done with `result`, remembered until `keep_until`.
+    async fn complete(
+        &self,
+        key: &str,
+        result: Option<&str>,
+        keep_until: Timestamp,
+    ) -> StoreResult<()>;
+    /// Gives an in-progress claim up (the handling failed).
+    async fn release(&self, key: &str) -> StoreResult<()>;
+}

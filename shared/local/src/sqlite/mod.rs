@@ -10,6 +10,7 @@
 mod approvals;
 mod audit;
 mod budget;
+mod idempotency;
 mod jobs;
 mod locks;
 mod queue;

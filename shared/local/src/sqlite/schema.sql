@@ -157,3 +157,13 @@ CREATE TABLE IF NOT EXISTS forge_writers (
     can_write INTEGER NOT NULL,
     PRIMARY KEY (repo, user)
 );
+
+-- Idempotency records: a key in progress until in_progress_ms, then done
+-- (with its result) until keep_ms.
+CREATE TABLE IF NOT EXISTS idempotency (
+    key            TEXT PRIMARY KEY,
+    status         TEXT NOT NULL,
+    in_progress_ms INTEGER NOT NULL,
+    keep_ms        INTEGER NOT NULL,
+    result         TEXT
+);
