@@ -14,6 +14,7 @@ mod forge;
 mod governance;
 mod helpers;
 mod janitor;
+mod lambda;
 mod ops;
 mod review;
 mod roles;

@@ -1,0 +1,11 @@
+//! What every Lambda function shares: the handlers (SQS batches with
+//! idempotency records, schedules, ECS task events), and the wiring of the
+//! AWS adapters from the environment the template sets. Each function's
+//! `main.rs` is wiring only.
+//!
+//! # Layout
+//! - [`handlers`]: plain async handlers over `Deps`, tested with real event payloads.
+
+pub mod handlers;
+
+pub use handlers::{QueueRole, ScheduledRole, scheduled, sqs_batch};
