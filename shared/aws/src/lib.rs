@@ -2,18 +2,23 @@
 //! the same contract suites (against moto, the AWS emulator, in the tests).
 //!
 //! # Layout
+//! - [`dynamo`]: every store port on one DynamoDB table (conditional writes, transactions, sparse indexes).
 //! - [`sqs`]: the queue port on SQS, each queue with its dead letter queue.
 //! - [`ssm`]: secrets from SSM Parameter Store (SecureString, cached, never logged).
 //! - [`ecs`]: the job launcher on ECS Fargate.
 //! - [`events`]: ECS task state changes as EventBridge delivers them.
 //! - [`logs`]: CloudWatch Logs as the discovery loop's log source.
+//! - [`idempotency`]: idempotency records in the store's table.
 
+pub mod dynamo;
 pub mod ecs;
 pub mod events;
+pub mod idempotency;
 pub mod logs;
 pub mod sqs;
 pub mod ssm;
 
+pub use dynamo::DynamoStore;
 pub use ecs::{EcsConfig, EcsLauncher};
 pub use logs::CloudWatchLogs;
 pub use sqs::{QueueUrls, SqsQueue};

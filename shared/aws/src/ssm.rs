@@ -14,6 +14,8 @@ use tokio::sync::Mutex;
 pub struct SsmSecrets {
     client: Client,
     prefix: String,
+    /// Port names whose parameter the deployment names explicitly.
+    aliases: HashMap<String, String>,
     cache: Mutex<HashMap<String, SecretString>>,
 }
 
@@ -23,13 +25,23 @@ impl SsmSecrets {
         Self {
             client,
             prefix: prefix.into(),
+            aliases: HashMap::new(),
             cache: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Port name `name` is the parameter `parameter` (the template passes
+    /// parameter names, e.g. `GITHUB_TOKEN_PARAMETER`).
+    pub fn alias(mut self, name: impl Into<String>, parameter: impl Into<String>) -> Self {
+        self.aliases.insert(name.into(), parameter.into());
+        self
+    }
+
     /// The parameter name behind a port name.
     pub fn parameter_name(&self, name: &str) -> String {
-        if name.starts_with('/') {
+        if let Some(p) = self.aliases.get(name) {
+            p.clone()
+        } else if name.starts_with('/') {
             name.to_string()
         } else {
             format!("{}{name}", self.prefix)
