@@ -35,6 +35,10 @@ if [ ! -d ../shared/data ]; then
     echo "note: ../shared/data is not next to this checkout; tests that need it will say so" >&2
 fi
 
+# template.yaml: cfn-lint and `sam validate --lint` (both from PyPI, installed
+# into their own virtualenv on first use).
+NIGHTSHIFT_SKIP_CARGO=1 ./scripts/validate-template.sh   # its Rust test runs with the rest below
+
 # Run everything, then close with one line that counts every test binary's
 # results (cargo's own last line is the doc tests', often "0 passed").
 log=$(mktemp)
