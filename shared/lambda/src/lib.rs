@@ -5,7 +5,9 @@
 //!
 //! # Layout
 //! - [`handlers`]: plain async handlers over `Deps`, tested with real event payloads.
+//! - [`wiring`]: the AWS adapters from the template's environment.
 
 pub mod handlers;
+pub mod wiring;
 
 pub use handlers::{QueueRole, ScheduledRole, scheduled, sqs_batch};

@@ -1,0 +1,21 @@
+//! The job-events function: SQS batches for the job-events role, each message once
+//! (idempotency records), failures reported per message.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use nightshift_lambda::{QueueRole, sqs_batch, wiring};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    wiring::init_tracing();
+    let (deps, idem) = wiring::aws_deps().await?;
+    run(service_fn(|e: LambdaEvent<SqsEvent>| {
+        let (deps, idem) = (deps.clone(), idem.clone());
+        async move {
+            Ok::<SqsBatchResponse, Error>(
+                sqs_batch(&deps, &idem, QueueRole::JobEvents, e.payload).await,
+            )
+        }
+    }))
+    .await
+}

@@ -1,0 +1,225 @@
+//! The AWS adapters from the environment the template sets, built once per
+//! execution environment (in `main`, before the runtime starts polling), so
+//! TLS and credentials are warmed in init. Settings come from `NIGHTSHIFT_*`
+//! variables as everywhere else; the rest is named by the template:
+//! `TABLE_NAME`; `<QUEUE>_QUEUE_URL` and `<QUEUE>_DLQ_URL` for TRIAGE, PLAN,
+//! DISPATCH, REVIEW and JOB_EVENTS; `CLUSTER`, `TASK_DEFINITION`, `SUBNETS`,
+//! `SECURITY_GROUP`, `ASSIGN_PUBLIC_IP` for the launcher; and the names (never
+//! the values) of SSM parameters: `GITHUB_TOKEN_PARAMETER`,
+//! `LLM_API_KEY_PARAMETER`, `WEBHOOK_SECRET_PARAMETER`, `SLACK_WEBHOOK_PARAMETER`.
+
+use anyhow::Context;
+use nightshift_aws::{
+    CloudWatchLogs, DynamoStore, EcsConfig, EcsLauncher, QueueUrls, SqsQueue, SsmSecrets,
+};
+use nightshift_core::clock::SystemClock;
+use nightshift_core::forge::{
+    CheckRun, Forge, ForgeError, NewPullRequest, PrComment, PullRequest, RepoAccess,
+};
+use nightshift_core::llm::Models;
+use nightshift_core::ports::{
+    IdempotencyStore, JobLauncher, LaunchError, LaunchRequest, LaunchState, Secrets, Stores,
+};
+use nightshift_core::queue::names;
+use nightshift_roles::Deps;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn var(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set (the template sets it)"))
+}
+
+/// The queues' URLs from the environment.
+pub fn queue_urls() -> anyhow::Result<HashMap<String, QueueUrls>> {
+    let mut out = HashMap::new();
+    for q in names::ALL {
+        let key = q.to_uppercase().replace('-', "_");
+        out.insert(
+            q.to_string(),
+            QueueUrls {
+                url: var(&format!("{key}_QUEUE_URL"))?,
+                dlq_url: var(&format!("{key}_DLQ_URL"))?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// A launcher for functions that launch nothing: says so if asked.
+struct NoLauncher;
+
+#[async_trait::async_trait]
+impl JobLauncher for NoLauncher {
+    async fn launch(&self, req: &LaunchRequest) -> Result<String, LaunchError> {
+        Err(LaunchError {
+            message: format!("this function launches no jobs (asked for {})", req.job_id),
+            source: None,
+        })
+    }
+    async fn status(&self, _handle: &str) -> Result<LaunchState, LaunchError> {
+        Ok(LaunchState::Unknown)
+    }
+    async fn stop(&self, handle: &str, _reason: &str) -> Result<(), LaunchError> {
+        Err(LaunchError {
+            message: format!("this function cannot stop {handle}"),
+            source: None,
+        })
+    }
+}
+
+/// The forge of a function that may not read the forge's token.
+struct NoForge(String);
+
+fn no_forge(why: &str) -> ForgeError {
+    ForgeError::Refused {
+        forge: "none".into(),
+        message: format!("this function has no forge access: {why}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl Forge for NoForge {
+    fn name(&self) -> &str {
+        "none"
+    }
+    async fn access(&self, _: &str) -> Result<RepoAccess, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn open_pr(&self, _: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn get_pr(&self, _: &str, _: u64) -> Result<PullRequest, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn list_prs(&self, _: Option<&str>) -> Result<Vec<PullRequest>, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn comment(&self, _: &str, _: u64, _: &str) -> Result<PrComment, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn comments(&self, _: &str, _: u64) -> Result<Vec<PrComment>, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn check_runs(&self, _: &str, _: &str) -> Result<Vec<CheckRun>, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn delete_branch(&self, _: &str, _: &str) -> Result<(), ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn can_write(&self, _: &str, _: &str) -> Result<bool, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+    async fn merge_pr(&self, _: &str, _: u64, _: &str) -> Result<PullRequest, ForgeError> {
+        Err(no_forge(&self.0))
+    }
+}
+
+/// Every port on AWS, plus the idempotency records (in the same table).
+pub async fn aws_deps() -> anyhow::Result<(Deps, Arc<dyn IdempotencyStore>)> {
+    let mut settings = nightshift_roles::config::load(None).context("settings")?;
+    settings.log_format = nightshift_core::settings::LogFormat::Json;
+    let sdk = aws_config::load_from_env().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        var("TABLE_NAME")?,
+    ));
+    let queue = Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        queue_urls()?,
+        settings.queue.max_receives,
+    ));
+    // The template names the parameters; the ports ask by the settings'
+    // names, which these aliases map (the LLM providers' key is `llm-api-key`).
+    let mut ssm = SsmSecrets::new(aws_sdk_ssm::Client::new(&sdk), "/nightshift/");
+    for (name, env) in [
+        (
+            settings.forge.github.token_secret.clone(),
+            "GITHUB_TOKEN_PARAMETER",
+        ),
+        (
+            settings.api.webhook_secret.clone(),
+            "WEBHOOK_SECRET_PARAMETER",
+        ),
+        ("llm-api-key".to_string(), "LLM_API_KEY_PARAMETER"),
+        ("slack-webhook".to_string(), "SLACK_WEBHOOK_PARAMETER"),
+    ] {
+        if let Ok(p) = std::env::var(env) {
+            ssm = ssm.alias(name, p);
+        }
+    }
+    if std::env::var("SLACK_WEBHOOK_PARAMETER").is_ok()
+        && settings.report.slack_webhook_secret.is_none()
+    {
+        settings.report.slack_webhook_secret = Some("slack-webhook".into());
+    }
+    let secrets: Arc<dyn Secrets> = Arc::new(ssm);
+    let launcher: Arc<dyn JobLauncher> = match std::env::var("CLUSTER") {
+        Ok(cluster) => Arc::new(EcsLauncher::new(
+            aws_sdk_ecs::Client::new(&sdk),
+            EcsConfig {
+                cluster,
+                task_definition: var("TASK_DEFINITION")?,
+                container: crate::handlers::WORKER_CONTAINER.into(),
+                subnets: var("SUBNETS")?.split(',').map(str::to_string).collect(),
+                security_groups: vec![var("SECURITY_GROUP")?],
+                assign_public_ip: std::env::var("ASSIGN_PUBLIC_IP")
+                    .is_ok_and(|v| v.eq_ignore_ascii_case("ENABLED") || v == "true"),
+            },
+        )),
+        Err(_) => Arc::new(NoLauncher),
+    };
+    // Only the roles that use the forge or a model may read their secrets
+    // (the template's IAM says which); the others run without them.
+    let forge: Arc<dyn Forge> = {
+        let gh = settings.forge.github.clone();
+        match secrets.get(&gh.token_secret).await {
+            Ok(token) => {
+                Arc::new(nightshift_forge::GitHubForge::new(gh, token).context("the GitHub forge")?)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "no forge access in this function");
+                Arc::new(NoForge(e.to_string()))
+            }
+        }
+    };
+    let llm: Option<Arc<dyn Models>> = if settings.llm.is_configured() {
+        match nightshift_agent::llm::Router::build(&settings.llm, secrets.as_ref()).await {
+            Ok(router) => Some(Arc::new(nightshift_agent::llm::RouterModels(Arc::new(
+                router,
+            )))),
+            Err(e) => {
+                tracing::info!(error = %e, "no model in this function");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let idem: Arc<dyn IdempotencyStore> = store.clone();
+    let deps = Deps {
+        stores: Stores::from_one(store),
+        queue,
+        launcher,
+        logs: Arc::new(CloudWatchLogs::new(aws_sdk_cloudwatchlogs::Client::new(
+            &sdk,
+        ))),
+        forge,
+        llm,
+        secrets,
+        clock: Arc::new(SystemClock),
+        settings: Arc::new(settings),
+    };
+    Ok((deps, idem))
+}
+
+/// JSON logs to stderr (CloudWatch), `RUST_LOG` or `info`.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .json()
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
