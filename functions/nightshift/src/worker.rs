@@ -7,7 +7,17 @@ use nightshift_core::settings::Settings;
 use std::process::ExitCode;
 
 pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
-    let deps = crate::wiring::deps(settings, crate::config_path().as_deref()).await?;
+    // On Fargate the task definition names the table: the AWS adapters, with
+    // the secrets ECS injected into the environment. Locally, the data dir.
+    let deps = if std::env::var_os("TABLE_NAME").is_some() {
+        nightshift_lambda::wiring::aws_deps_with(
+            nightshift_lambda::wiring::SecretsFrom::Environment,
+        )
+        .await?
+        .0
+    } else {
+        crate::wiring::deps(settings, crate::config_path().as_deref()).await?
+    };
     let owner = format!("worker-{}", std::process::id());
     let lease_len = deps.settings.dispatcher.lease();
     let (job, lease) = match deps

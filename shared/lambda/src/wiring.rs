@@ -114,8 +114,22 @@ impl Forge for NoForge {
     }
 }
 
-/// Every port on AWS, plus the idempotency records (in the same table).
+/// Where secrets come from: SSM in the functions; the environment in the
+/// Fargate worker, whose task definition injects them from SSM by reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsFrom {
+    Ssm,
+    Environment,
+}
+
+/// Every port on AWS, plus the idempotency records (in the same table), with
+/// secrets from SSM.
 pub async fn aws_deps() -> anyhow::Result<(Deps, Arc<dyn IdempotencyStore>)> {
+    aws_deps_with(SecretsFrom::Ssm).await
+}
+
+/// Every port on AWS, with secrets from `from`.
+pub async fn aws_deps_with(from: SecretsFrom) -> anyhow::Result<(Deps, Arc<dyn IdempotencyStore>)> {
     let mut settings = nightshift_roles::config::load(None).context("settings")?;
     settings.log_format = nightshift_core::settings::LogFormat::Json;
     let sdk = aws_config::load_from_env().await;
@@ -152,7 +166,10 @@ pub async fn aws_deps() -> anyhow::Result<(Deps, Arc<dyn IdempotencyStore>)> {
     {
         settings.report.slack_webhook_secret = Some("slack-webhook".into());
     }
-    let secrets: Arc<dyn Secrets> = Arc::new(ssm);
+    let secrets: Arc<dyn Secrets> = match from {
+        SecretsFrom::Ssm => Arc::new(ssm),
+        SecretsFrom::Environment => Arc::new(nightshift_local::EnvSecrets::new(None)),
+    };
     let launcher: Arc<dyn JobLauncher> = match std::env::var("CLUSTER") {
         Ok(cluster) => Arc::new(EcsLauncher::new(
             aws_sdk_ecs::Client::new(&sdk),
