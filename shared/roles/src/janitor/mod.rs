@@ -424,29 +424,13 @@ async fn apply_cargo(checkout: &Path, c: &Candidate, to: &Version) -> Result<(),
             std::fs::write(&path, edited).map_err(|e| e.to_string())?;
         }
     }
-    let spec = format!("{}@{}", c.package, c.current);
-    let out = tokio::process::Command::new("cargo")
-        .args([
-            "update",
-            "--quiet",
-            "--package",
-            &spec,
-            "--precise",
-            &to.to_string(),
-        ])
-        .current_dir(checkout)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr)
-            .trim()
-            .chars()
-            .take(400)
-            .collect())
-    }
+    let (spec, to) = (format!("{}@{}", c.package, c.current), to.to_string());
+    tool(
+        checkout,
+        "cargo",
+        &["update", "--quiet", "--package", &spec, "--precise", &to],
+    )
+    .await
 }
 
 async fn apply_npm(
@@ -456,20 +440,26 @@ async fn apply_npm(
     to: &Version,
 ) -> Result<(), String> {
     let spec = format!("{}@{to}", c.package);
-    let out = tokio::process::Command::new("npm")
-        .args([
-            "install",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--registry",
-            registry,
-            &spec,
-        ])
+    let args = [
+        "install",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--registry",
+        registry,
+        &spec,
+    ];
+    tool(checkout, "npm", &args).await
+}
+
+/// Runs a package manager in the checkout; its error output (cut) on failure.
+pub(crate) async fn tool(checkout: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    let out = tokio::process::Command::new(program)
+        .args(args)
         .current_dir(checkout)
         .output()
         .await
-        .map_err(|e| format!("cannot run npm: {e}"))?;
+        .map_err(|e| format!("cannot run {program} (is it installed?): {e}"))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -121,28 +121,15 @@ pub async fn outdated(
 
 /// `npm ci` (scripts off): node_modules exactly as the lock file says.
 pub async fn install_locked(checkout: &Path, registry: &str) -> Result<(), String> {
-    let out = tokio::process::Command::new("npm")
-        .args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--registry",
-            registry,
-        ])
-        .current_dir(checkout)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run npm (install Node.js and npm): {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr)
-            .trim()
-            .chars()
-            .take(400)
-            .collect())
-    }
+    let args = [
+        "ci",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--registry",
+        registry,
+    ];
+    super::tool(checkout, "npm", &args).await
 }
 
 #[cfg(test)]
