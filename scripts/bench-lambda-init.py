@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Lambda cold-start figures, measured on this machine: for each built function
+(a `bootstrap` binary, as cargo-lambda builds it), the time from process start
+to its first request to the Lambda Runtime API (a loopback stand-in that
+answers nothing, so the runtime waits there), and its peak memory (VmHWM) at
+that moment. Median of N runs each. AWS calls made in init go to
+$AWS_ENDPOINT_URL (start moto and pass its URL, so they are answered).
+
+  cargo lambda build --profile lambda --x86-64 --output-format zip -p fn-triage -p fn-api \
+      -p bench-lambda-hello -p bench-lambda-sdk
+  scripts/bench-lambda-init.py [--runs 11] [--endpoint http://127.0.0.1:5000] \
+      bench-hello=target/lambda/bench-hello/bootstrap triage=target/lambda/triage/bootstrap ...
+"""
+import argparse, http.server, os, socketserver, statistics, subprocess, sys, threading, time
+
+class StandIn(http.server.BaseHTTPRequestHandler):
+    first = None
+    def do_GET(self):
+        if StandIn.first is None:
+            StandIn.first = time.perf_counter()
+        time.sleep(30)  # the runtime waits for the next invocation
+    def log_message(self, *a):
+        pass
+
+def one(path, env):
+    StandIn.first = None
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), StandIn)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    e = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}")
+    t0 = time.perf_counter()
+    p = subprocess.Popen([path], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hwm = None
+    while time.perf_counter() - t0 < 10:
+        if StandIn.first is not None:
+            try:
+                for line in open(f"/proc/{p.pid}/status"):
+                    if line.startswith("VmHWM:"):
+                        hwm = int(line.split()[1]) / 1024
+            except OSError:
+                pass
+            break
+        if p.poll() is not None:
+            break
+        time.sleep(0.0002)
+    first = StandIn.first
+    p.kill(); p.wait()
+    srv.shutdown(); srv.server_close()
+    if first is None:
+        return None, None
+    return (first - t0) * 1000, hwm
+
+def main():
+    a = argparse.ArgumentParser()
+    a.add_argument("--runs", type=int, default=11)
+    a.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:9"))
+    a.add_argument("functions", nargs="+")
+    args = a.parse_args()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": args.endpoint, "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "TABLE_NAME": "bench",
+    }
+    for q in ["TRIAGE", "PLAN", "DISPATCH", "REVIEW", "JOB_EVENTS"]:
+        env[f"{q}_QUEUE_URL"] = f"{args.endpoint}/123456789012/{q.lower()}"
+        env[f"{q}_DLQ_URL"] = f"{args.endpoint}/123456789012/{q.lower()}-dlq"
+    print(f"{'function':<22} {'zip MB':>7} {'first poll ms (median)':>23} {'p10-p90':>14} {'peak MB':>8}")
+    for spec in args.functions:
+        name, path = spec.split("=", 1)
+        if not os.path.exists(path) and os.path.exists(path + ".zip"):
+            import zipfile
+            zipfile.ZipFile(path + ".zip").extractall(os.path.dirname(path))
+            os.chmod(path, 0o755)
+        zip_path = os.path.join(os.path.dirname(path), "bootstrap.zip")
+        size = os.path.getsize(zip_path) / 1e6 if os.path.exists(zip_path) else float("nan")
+        times, mems = [], []
+        for _ in range(args.runs):
+            t, m = one(path, env)
+            if t is not None:
+                times.append(t); mems.append(m or 0)
+        if not times:
+            print(f"{name:<22} {size:>7.2f} {'never polled':>23}")
+            continue
+        q = statistics.quantiles(times, n=10) if len(times) > 2 else [min(times)] * 9
+        print(f"{name:<22} {size:>7.2f} {statistics.median(times):>23.1f} {q[0]:>6.1f}-{q[-1]:<7.1f} {statistics.median(mems):>8.1f}")
+
+if __name__ == "__main__":
+    sys.exit(main())
