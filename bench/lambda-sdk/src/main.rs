@@ -5,7 +5,10 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let cfg = aws_config::load_from_env().await;
-    let (ddb, sqs) = (aws_sdk_dynamodb::Client::new(&cfg), aws_sdk_sqs::Client::new(&cfg));
+    let (ddb, sqs) = (
+        aws_sdk_dynamodb::Client::new(&cfg),
+        aws_sdk_sqs::Client::new(&cfg),
+    );
     run(service_fn(|e: LambdaEvent<serde_json::Value>| {
         let (_ddb, _sqs) = (ddb.clone(), sqs.clone());
         async move { Ok::<_, Error>(serde_json::json!({ "hello": e.payload })) }
