@@ -113,7 +113,7 @@ impl Verdict {
                 "| {} | {} | {} |\n",
                 g.gate,
                 g.outcome.as_str(),
-                cell(&g.summary)
+                crate::markdown::cell(&g.summary)
             ));
         }
         for g in self.gates.iter().filter(|g| !g.findings.is_empty()) {
@@ -139,10 +139,6 @@ impl Verdict {
 
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(10)]
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 #[cfg(test)]

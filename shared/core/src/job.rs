@@ -156,6 +156,23 @@ pub struct JobOutcome {
     pub tokens_used: u64,
 }
 
+impl JobOutcome {
+    pub fn failed(reason: impl Into<String>, tokens_used: u64) -> Self {
+        Self {
+            state: JobState::Failed,
+            reason: Some(reason.into()),
+            tokens_used,
+        }
+    }
+    pub fn succeeded(reason: impl Into<String>, tokens_used: u64) -> Self {
+        Self {
+            state: JobState::Succeeded,
+            reason: Some(reason.into()),
+            tokens_used,
+        }
+    }
+}
+
 /// What the reaper did to one job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reaped {

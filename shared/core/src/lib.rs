@@ -23,6 +23,7 @@ pub mod governance;
 pub mod job;
 pub mod llm;
 pub mod lock;
+pub mod markdown;
 pub mod ports;
 pub mod queue;
 pub mod schedule;

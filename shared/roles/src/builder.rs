@@ -27,14 +27,6 @@ use std::time::Duration;
 /// Branches no agent may push to, besides the repository's default branch.
 pub const PROTECTED_BRANCHES: [&str; 2] = ["main", "master"];
 
-fn failed(reason: impl Into<String>, tokens: u64) -> JobOutcome {
-    JobOutcome {
-        state: JobState::Failed,
-        reason: Some(reason.into()),
-        tokens_used: tokens,
-    }
-}
-
 /// Runs the build (or review-round) job `job` in `workdir` until it ends or `shutdown` fires, and
 /// says how it ended. Ticket moves it causes (to `in_review`, to
 /// `budget_exhausted`) are made here; a failure is left to job-events.
@@ -45,11 +37,11 @@ pub async fn run(
     shutdown: impl Future,
 ) -> RoleResult<JobOutcome> {
     let Some(ticket_id) = &job.ticket_id else {
-        return Ok(failed("a build job needs a ticket", 0));
+        return Ok(JobOutcome::failed("a build job needs a ticket", 0));
     };
     let ticket = deps.stores.tickets.get_ticket(ticket_id).await?;
     let Some(llm) = deps.llm.as_ref().map(|m| m.for_role("builder")) else {
-        return Ok(failed(crate::status::NO_LLM, 0));
+        return Ok(JobOutcome::failed(crate::status::NO_LLM, 0));
     };
     // The dispatcher's reservation was the admission check; from here every LLM
     // call reserves its own share, so the allowance is given back.
@@ -59,7 +51,7 @@ pub async fn run(
     let access = match deps.forge.access(&ticket.context.repo).await {
         Ok(a) => a,
         Err(e) => {
-            return Ok(failed(
+            return Ok(JobOutcome::failed(
                 format!("cannot reach {}: {e}", ticket.context.repo),
                 0,
             ));
@@ -68,14 +60,19 @@ pub async fn run(
     let checkout = workdir.join("repo");
     let git = match GitWorkspace::clone(&access, &checkout).await {
         Ok(g) => g,
-        Err(e) => return Ok(failed(format!("clone failed: {e}"), 0)),
+        Err(e) => return Ok(JobOutcome::failed(format!("clone failed: {e}"), 0)),
     };
     // A review round works on the open pull request's branch, with its comments;
     // a build starts a new branch.
     let review = if job.kind == JobKind::AddressReview {
         match open_pr_of(deps, &ticket).await {
             Some(pr) => Some(pr),
-            None => return Ok(failed("no open pull request to answer the review of", 0)),
+            None => {
+                return Ok(JobOutcome::failed(
+                    "no open pull request to answer the review of",
+                    0,
+                ));
+            }
         }
     } else {
         None
@@ -83,14 +80,17 @@ pub async fn run(
     let branch = match &review {
         Some(pr) => {
             if let Err(e) = git.checkout_branch(&pr.head).await {
-                return Ok(failed(format!("cannot check out {}: {e}", pr.head), 0));
+                return Ok(JobOutcome::failed(
+                    format!("cannot check out {}: {e}", pr.head),
+                    0,
+                ));
             }
             pr.head.clone()
         }
         None => {
             let b = branch_name(&ticket.id, &ticket.title);
             if let Err(e) = git.create_branch(&b).await {
-                return Ok(failed(format!("cannot create {b}: {e}"), 0));
+                return Ok(JobOutcome::failed(format!("cannot create {b}: {e}"), 0));
             }
             b
         }
@@ -111,7 +111,12 @@ pub async fn run(
                 }
                 m
             }
-            Err(e) => return Ok(failed(format!("cannot read the review comments: {e}"), 0)),
+            Err(e) => {
+                return Ok(JobOutcome::failed(
+                    format!("cannot read the review comments: {e}"),
+                    0,
+                ));
+            }
         },
         None => kickoff_message(&ticket),
     };
@@ -182,24 +187,28 @@ pub async fn run(
                 |t| t.state_reason = Some(reason.clone()),
             )
             .await;
-            Ok(failed(reason, tokens))
+            Ok(JobOutcome::failed(reason, tokens))
         }
-        SessionEnd::LoopDetected { reason } => Ok(failed(
+        SessionEnd::LoopDetected { reason } => Ok(JobOutcome::failed(
             format!("stopped by the loop breaker: {reason}"),
             tokens,
         )),
-        SessionEnd::MaxTurns => Ok(failed(
+        SessionEnd::MaxTurns => Ok(JobOutcome::failed(
             "the session used all its turns without finishing",
             tokens,
         )),
-        SessionEnd::Deadline => Ok(failed(
+        SessionEnd::Deadline => Ok(JobOutcome::failed(
             "the job's deadline passed during the session",
             tokens,
         )),
-        SessionEnd::LlmFailed { message } => {
-            Ok(failed(format!("the LLM failed: {message}"), tokens))
-        }
-        SessionEnd::Stopped => Ok(failed("stopped before the session finished", tokens)),
+        SessionEnd::LlmFailed { message } => Ok(JobOutcome::failed(
+            format!("the LLM failed: {message}"),
+            tokens,
+        )),
+        SessionEnd::Stopped => Ok(JobOutcome::failed(
+            "stopped before the session finished",
+            tokens,
+        )),
     }
 }
 
@@ -225,16 +234,8 @@ async fn finish(
         )
         .await?;
     if !tests.passed {
-        let tail: String = tests
-            .output
-            .chars()
-            .rev()
-            .take(600)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        return Ok(failed(
+        let tail = tests.tail(600);
+        return Ok(JobOutcome::failed(
             format!(
                 "the tests fail after the session (`{}`): {tail}",
                 tests.command
@@ -245,12 +246,14 @@ async fn finish(
     let message = format!("{}\n\n{}", ticket.title, summary.trim());
     match git.commit_all(&message, &ticket.id).await {
         Ok(_) => {}
-        Err(GitError::NothingToCommit) => return Ok(failed("the session changed nothing", tokens)),
-        Err(e) => return Ok(failed(format!("commit failed: {e}"), tokens)),
+        Err(GitError::NothingToCommit) => {
+            return Ok(JobOutcome::failed("the session changed nothing", tokens));
+        }
+        Err(e) => return Ok(JobOutcome::failed(format!("commit failed: {e}"), tokens)),
     }
     let protected: Vec<String> = PROTECTED_BRANCHES.iter().map(|s| s.to_string()).collect();
     if let Err(e) = git.push(branch, &protected).await {
-        return Ok(failed(format!("push failed: {e}"), tokens));
+        return Ok(JobOutcome::failed(format!("push failed: {e}"), tokens));
     }
     let stat = git
         .diff_stat()
@@ -282,7 +285,7 @@ async fn finish(
     {
         Ok(pr) => pr,
         Err(e) => {
-            return Ok(failed(
+            return Ok(JobOutcome::failed(
                 format!("could not open the pull request: {e}"),
                 tokens,
             ));

@@ -238,10 +238,6 @@ pub async fn build(deps: &Deps, since: Timestamp, until: Timestamp) -> RoleResul
     })
 }
 
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 impl Report {
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
@@ -269,7 +265,7 @@ impl Report {
                 m,
                 "- `{}` {} ({}, {})",
                 t.id,
-                cell(&t.title),
+                nightshift_core::markdown::cell(&t.title),
                 t.state,
                 t.repo
             );
@@ -289,7 +285,7 @@ impl Report {
                         "| {what} | {}#{} | {} | {} |",
                         p.repo,
                         p.number,
-                        cell(&p.title),
+                        nightshift_core::markdown::cell(&p.title),
                         p.ticket_id.as_deref().unwrap_or("")
                     );
                 }
@@ -309,7 +305,7 @@ impl Report {
                     j.id,
                     j.kind,
                     j.ticket_id.as_deref().unwrap_or(""),
-                    cell(&why)
+                    nightshift_core::markdown::cell(&why)
                 );
             }
             m.push('\n');
@@ -323,7 +319,7 @@ impl Report {
                     m,
                     "| {} | {} | {} | {} |",
                     b.ticket_id,
-                    cell(&b.title),
+                    nightshift_core::markdown::cell(&b.title),
                     b.committed,
                     b.limit
                 );
@@ -340,7 +336,7 @@ impl Report {
                 "- {} of `{}` {} (waiting {} h): `{}`",
                 a.kind,
                 a.ticket_id,
-                cell(&a.title),
+                nightshift_core::markdown::cell(&a.title),
                 a.waiting_hours,
                 a.approval_id
             );
@@ -372,7 +368,7 @@ impl Report {
                     "  - reverted {} {}: {}",
                     r["package"].as_str().unwrap_or("?"),
                     r["to"].as_str().unwrap_or("?"),
-                    cell(r["reason"].as_str().unwrap_or(""))
+                    nightshift_core::markdown::cell(r["reason"].as_str().unwrap_or(""))
                 );
             }
         }
@@ -384,7 +380,13 @@ impl Report {
             m.push_str("None.\n");
         }
         for f in &self.findings {
-            let _ = writeln!(m, "- `{}` {} ({})", f.id, cell(&f.title), f.repo);
+            let _ = writeln!(
+                m,
+                "- `{}` {} ({})",
+                f.id,
+                nightshift_core::markdown::cell(&f.title),
+                f.repo
+            );
         }
         m
     }

@@ -71,22 +71,6 @@ pub async fn request(deps: &Deps, ticket_id: &str) -> RoleResult<()> {
     Ok(())
 }
 
-fn failed(reason: impl Into<String>, tokens: u64) -> JobOutcome {
-    JobOutcome {
-        state: JobState::Failed,
-        reason: Some(reason.into()),
-        tokens_used: tokens,
-    }
-}
-
-fn done(reason: String, tokens: u64) -> JobOutcome {
-    JobOutcome {
-        state: JobState::Succeeded,
-        reason: Some(reason),
-        tokens_used: tokens,
-    }
-}
-
 /// One registry checker per registry configuration, for the life of the
 /// process: its cache is what keeps a busy reviewer off the registries.
 fn checker(cfg: &RegistrySettings) -> Arc<RegistryChecker> {
@@ -138,22 +122,25 @@ fn line(g: GateResult) -> GateLine {
 /// ticket's move. The job fails only when the review itself could not be made.
 pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcome> {
     let Some(ticket_id) = &job.ticket_id else {
-        return Ok(failed("a review job needs a ticket", 0));
+        return Ok(JobOutcome::failed("a review job needs a ticket", 0));
     };
     let ticket = deps.stores.tickets.get_ticket(ticket_id).await?;
     if ticket.state != TicketState::InReview || job_id(&ticket, ticket.build_rounds) != job.id {
-        return Ok(done(
+        return Ok(JobOutcome::succeeded(
             format!("nothing to review: the ticket is {}", ticket.state),
             0,
         ));
     }
     let Some(pr) = crate::builder::open_pr_of(deps, &ticket).await else {
-        return Ok(failed("the ticket has no open pull request to review", 0));
+        return Ok(JobOutcome::failed(
+            "the ticket has no open pull request to review",
+            0,
+        ));
     };
     let access = match deps.forge.access(&ticket.context.repo).await {
         Ok(a) => a,
         Err(e) => {
-            return Ok(failed(
+            return Ok(JobOutcome::failed(
                 format!("cannot reach {}: {e}", ticket.context.repo),
                 0,
             ));
@@ -162,15 +149,23 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
     let checkout = workdir.join("review");
     let git = match GitWorkspace::clone(&access, &checkout).await {
         Ok(g) => g,
-        Err(e) => return Ok(failed(format!("clone failed: {e}"), 0)),
+        Err(e) => return Ok(JobOutcome::failed(format!("clone failed: {e}"), 0)),
     };
     if let Err(e) = git.checkout_branch(&pr.head).await {
-        return Ok(failed(format!("cannot check out {}: {e}", pr.head), 0));
+        return Ok(JobOutcome::failed(
+            format!("cannot check out {}: {e}", pr.head),
+            0,
+        ));
     }
     let head = git.head_sha().await.unwrap_or_default();
     let diff = match git.diff_to(&pr.base).await {
         Ok(d) => d,
-        Err(e) => return Ok(failed(format!("cannot diff against {}: {e}", pr.base), 0)),
+        Err(e) => {
+            return Ok(JobOutcome::failed(
+                format!("cannot diff against {}: {e}", pr.base),
+                0,
+            ));
+        }
     };
     let gov = &deps.settings.governance;
     let policy = gov.policy(&ticket.context.repo);
@@ -183,11 +178,11 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
         ToolboxConfig::default(),
     );
     let tests = toolbox.run_tests().await;
-    let tail: String = {
-        let chars: Vec<char> = tests.output.chars().collect();
-        chars[chars.len().saturating_sub(600)..].iter().collect()
-    };
-    let mut gates = vec![line(tests_gate(&tests.command, tests.passed, &tail))];
+    let mut gates = vec![line(tests_gate(
+        &tests.command,
+        tests.passed,
+        tests.tail(600),
+    ))];
     let mut changes = Vec::new();
     for f in files.iter().filter(|f| is_manifest(&f.path)) {
         let before = git
@@ -253,7 +248,7 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
                     |t| t.state_reason = Some(reason.clone()),
                 )
                 .await;
-                return Ok(failed(reason, tokens));
+                return Ok(JobOutcome::failed(reason, tokens));
             }
             // The gates stand; a person decides without the critique.
             Err(e) => summary = format!("The critique could not be made: {e}."),
@@ -279,7 +274,7 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
         tracing::warn!(pr = pr.number, error = %e, "could not post the verdict");
     }
     let outcome = conclude(deps, &ticket, verdict).await?;
-    Ok(done(outcome, tokens))
+    Ok(JobOutcome::succeeded(outcome, tokens))
 }
 
 /// Stores the verdict and moves the ticket: back to the builder, or on to

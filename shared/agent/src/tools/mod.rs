@@ -85,6 +85,19 @@ pub struct TestRun {
     pub output: String,
 }
 
+impl TestRun {
+    /// The last `chars` characters of the output (where a failure says why).
+    pub fn tail(&self, chars: usize) -> &str {
+        let start = self
+            .output
+            .char_indices()
+            .rev()
+            .nth(chars.saturating_sub(1))
+            .map_or(0, |(i, _)| i);
+        &self.output[start..]
+    }
+}
+
 /// How the toolbox runs commands.
 #[derive(Debug, Clone)]
 pub struct ToolboxConfig {

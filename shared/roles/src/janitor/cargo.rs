@@ -224,6 +224,25 @@ pub fn set_requirement(manifest: &str, name: &str, old_req: &str, to: &Version) 
     done.then_some(out)
 }
 
+/// Updates `c` to `to`: the requirement rewritten when `to` is outside it,
+/// then `cargo update --precise`.
+pub async fn apply(checkout: &Path, c: &Candidate, to: &Version) -> Result<(), String> {
+    let path = checkout.join("Cargo.toml");
+    if let Some(req) = &c.requirement {
+        let manifest = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        if let Some(edited) = set_requirement(&manifest, &c.package, req, to) {
+            std::fs::write(&path, edited).map_err(|e| e.to_string())?;
+        }
+    }
+    let (spec, to) = (format!("{}@{}", c.package, c.current), to.to_string());
+    super::tool(
+        checkout,
+        "cargo",
+        &["update", "--quiet", "--package", &spec, "--precise", &to],
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

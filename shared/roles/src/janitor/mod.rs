@@ -17,6 +17,9 @@
 
 pub mod cargo;
 pub mod npm;
+mod report;
+
+pub use report::{JanitorReport, Line, pr_body};
 
 use crate::{Deps, RoleResult};
 use nightshift_agent::git::GitWorkspace;
@@ -25,9 +28,8 @@ use nightshift_core::Timestamp;
 use nightshift_core::audit::NewAuditEvent;
 use nightshift_core::forge::NewPullRequest;
 use nightshift_core::job::{Job, JobKind, JobOutcome, JobState};
-use nightshift_core::ticket::{NewTicket, Priority, Source, TicketContext, TicketType};
+use nightshift_core::ticket::Priority;
 use semver::Version;
-use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -69,27 +71,6 @@ impl Candidate {
     }
 }
 
-/// One line of the pull request's table and the audit record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Line {
-    pub ecosystem: String,
-    pub package: String,
-    pub from: String,
-    pub to: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct JanitorReport {
-    pub repo: String,
-    pub updated: Vec<Line>,
-    pub skipped: Vec<Line>,
-    pub reverted: Vec<Line>,
-    pub pr: Option<u64>,
-    /// Tickets filed for reverted updates (with an LLM configured).
-    pub tickets: Vec<String>,
-}
-
 /// What to update a candidate to, or why not: the newest release at least
 /// `min_age` old; a security fix (the current version has a vulnerability)
 /// takes the newest release whatever its age.
@@ -126,7 +107,7 @@ pub fn choose(
     }
 }
 
-fn slug(repo: &str) -> String {
+pub(crate) fn slug(repo: &str) -> String {
     repo.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -169,14 +150,6 @@ pub async fn schedule(deps: &Deps) -> RoleResult<Vec<String>> {
     Ok(launched)
 }
 
-fn failed(reason: impl Into<String>) -> JobOutcome {
-    JobOutcome {
-        state: JobState::Failed,
-        reason: Some(reason.into()),
-        tokens_used: 0,
-    }
-}
-
 /// The packages whose locked version has a known vulnerability (from the
 /// discovery loop's advisory database, when one is configured).
 fn vulnerable(deps: &Deps, checkout: &Path) -> BTreeSet<(String, String)> {
@@ -204,20 +177,26 @@ fn vulnerable(deps: &Deps, checkout: &Path) -> BTreeSet<(String, String)> {
 /// Runs the janitor job `job` (payload `{"repo": ...}`) in `workdir`.
 pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcome> {
     let Some(repo) = job.payload["repo"].as_str().map(str::to_string) else {
-        return Ok(failed("a janitor job needs {\"repo\": ...} in its payload"));
+        return Ok(JobOutcome::failed(
+            "a janitor job needs {\"repo\": ...} in its payload",
+            0,
+        ));
     };
     let access = match deps.forge.access(&repo).await {
         Ok(a) => a,
-        Err(e) => return Ok(failed(format!("cannot reach {repo}: {e}"))),
+        Err(e) => return Ok(JobOutcome::failed(format!("cannot reach {repo}: {e}"), 0)),
     };
     let checkout = workdir.join("repo");
     let git = match GitWorkspace::clone(&access, &checkout).await {
         Ok(g) => g,
-        Err(e) => return Ok(failed(format!("clone failed: {e}"))),
+        Err(e) => return Ok(JobOutcome::failed(format!("clone failed: {e}"), 0)),
     };
     let branch = format!("nightshift/janitor-{}", deps.now().format("%Y-%m-%d"));
     if let Err(e) = git.create_branch(&branch).await {
-        return Ok(failed(format!("cannot create {branch}: {e}")));
+        return Ok(JobOutcome::failed(
+            format!("cannot create {branch}: {e}"),
+            0,
+        ));
     }
     let toolbox = Toolbox::new(
         Workspace::new(&checkout)
@@ -229,14 +208,20 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
     if npm_project
         && let Err(e) = npm::install_locked(&checkout, &deps.settings.janitor.npm_registry).await
     {
-        return Ok(failed(format!("npm ci failed before any update: {e}")));
+        return Ok(JobOutcome::failed(
+            format!("npm ci failed before any update: {e}"),
+            0,
+        ));
     }
     let baseline = toolbox.run_tests().await;
     if !baseline.passed {
-        return Ok(failed(format!(
-            "the tests fail before any update (`{}`), so no update can be judged",
-            baseline.command
-        )));
+        return Ok(JobOutcome::failed(
+            format!(
+                "the tests fail before any update (`{}`), so no update can be judged",
+                baseline.command
+            ),
+            0,
+        ));
     }
     let settings = &deps.settings.janitor;
     let client = reqwest::Client::builder()
@@ -249,9 +234,10 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
         match cargo::outdated(&client, &settings.crates_api, &checkout).await {
             Ok(c) => candidates.extend(c),
             Err(e) => {
-                return Ok(failed(format!(
-                    "cannot list Cargo's outdated dependencies: {e}"
-                )));
+                return Ok(JobOutcome::failed(
+                    format!("cannot list Cargo's outdated dependencies: {e}"),
+                    0,
+                ));
             }
         }
     }
@@ -259,9 +245,10 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
         match npm::outdated(&client, &settings.npm_registry, &checkout).await {
             Ok(c) => candidates.extend(c),
             Err(e) => {
-                return Ok(failed(format!(
-                    "cannot list npm's outdated dependencies: {e}"
-                )));
+                return Ok(JobOutcome::failed(
+                    format!("cannot list npm's outdated dependencies: {e}"),
+                    0,
+                ));
             }
         }
     }
@@ -301,19 +288,19 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
         }
         tried += 1;
         let applied = match c.ecosystem {
-            "cargo" => apply_cargo(&checkout, &c, &to).await,
-            _ => apply_npm(&checkout, &settings.npm_registry, &c, &to).await,
+            "cargo" => cargo::apply(&checkout, &c, &to).await,
+            _ => npm::apply(&checkout, &settings.npm_registry, &c, &to).await,
         };
         let why_not = match applied {
             Err(e) => Some(format!("the update itself failed: {e}")),
             Ok(()) => {
                 let tests = toolbox.run_tests().await;
                 (!tests.passed).then(|| {
-                    let tail: String = {
-                        let chars: Vec<char> = tests.output.chars().collect();
-                        chars[chars.len().saturating_sub(400)..].iter().collect()
-                    };
-                    format!("the tests fail (`{}`): {}", tests.command, tail.trim())
+                    format!(
+                        "the tests fail (`{}`): {}",
+                        tests.command,
+                        tests.tail(400).trim()
+                    )
                 })
             }
         };
@@ -343,16 +330,19 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
             }
             Some(why) => {
                 if let Err(e) = git.discard_changes().await {
-                    return Ok(failed(format!("could not revert {}: {e}", c.package)));
+                    return Ok(JobOutcome::failed(
+                        format!("could not revert {}: {e}", c.package),
+                        0,
+                    ));
                 }
                 // node_modules is not in git: put back what the lock file says.
                 if c.ecosystem == "npm"
                     && let Err(e) = npm::install_locked(&checkout, &settings.npm_registry).await
                 {
-                    return Ok(failed(format!(
-                        "could not reinstall after reverting {}: {e}",
-                        c.package
-                    )));
+                    return Ok(JobOutcome::failed(
+                        format!("could not reinstall after reverting {}: {e}", c.package),
+                        0,
+                    ));
                 }
                 report.reverted.push(line(&to.to_string(), why));
             }
@@ -364,7 +354,7 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
             .map(|s| s.to_string())
             .collect();
         if let Err(e) = git.push(&branch, &protected).await {
-            return Ok(failed(format!("push failed: {e}")));
+            return Ok(JobOutcome::failed(format!("push failed: {e}"), 0));
         }
         match deps
             .forge
@@ -382,12 +372,17 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
             .await
         {
             Ok(pr) => report.pr = Some(pr.number),
-            Err(e) => return Ok(failed(format!("could not open the pull request: {e}"))),
+            Err(e) => {
+                return Ok(JobOutcome::failed(
+                    format!("could not open the pull request: {e}"),
+                    0,
+                ));
+            }
         }
     }
     if deps.llm.is_some() {
         for r in &report.reverted {
-            if let Some(id) = file_ticket(deps, &repo, r).await? {
+            if let Some(id) = report::file_ticket(deps, &repo, r).await? {
                 report.tickets.push(id);
             }
         }
@@ -416,42 +411,6 @@ pub async fn run(deps: &Deps, job: &Job, workdir: &Path) -> RoleResult<JobOutcom
     })
 }
 
-async fn apply_cargo(checkout: &Path, c: &Candidate, to: &Version) -> Result<(), String> {
-    let path = checkout.join("Cargo.toml");
-    if let Some(req) = &c.requirement {
-        let manifest = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-        if let Some(edited) = cargo::set_requirement(&manifest, &c.package, req, to) {
-            std::fs::write(&path, edited).map_err(|e| e.to_string())?;
-        }
-    }
-    let (spec, to) = (format!("{}@{}", c.package, c.current), to.to_string());
-    tool(
-        checkout,
-        "cargo",
-        &["update", "--quiet", "--package", &spec, "--precise", &to],
-    )
-    .await
-}
-
-async fn apply_npm(
-    checkout: &Path,
-    registry: &str,
-    c: &Candidate,
-    to: &Version,
-) -> Result<(), String> {
-    let spec = format!("{}@{to}", c.package);
-    let args = [
-        "install",
-        "--ignore-scripts",
-        "--no-audit",
-        "--no-fund",
-        "--registry",
-        registry,
-        &spec,
-    ];
-    tool(checkout, "npm", &args).await
-}
-
 /// Runs a package manager in the checkout; its error output (cut) on failure.
 pub(crate) async fn tool(checkout: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     let out = tokio::process::Command::new(program)
@@ -468,70 +427,6 @@ pub(crate) async fn tool(checkout: &Path, program: &str, args: &[&str]) -> Resul
             .chars()
             .take(400)
             .collect())
-    }
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
-/// The pull request's body: a table of every package and what happened.
-pub fn pr_body(r: &JanitorReport) -> String {
-    let mut b = String::from(
-        "The weekly dependency run: each package was updated alone and kept only if the tests passed.\n\n\
-         | package | from | to | result | why |\n|---|---|---|---|---|\n",
-    );
-    for (what, lines) in [
-        ("updated", &r.updated),
-        ("reverted", &r.reverted),
-        ("skipped", &r.skipped),
-    ] {
-        for l in lines {
-            let why: String = l.reason.chars().take(300).collect();
-            b.push_str(&format!(
-                "| {} ({}) | {} | {} | {what} | {} |\n",
-                l.package,
-                l.ecosystem,
-                l.from,
-                if l.to.is_empty() { "-" } else { &l.to },
-                cell(&why)
-            ));
-        }
-    }
-    b
-}
-
-/// A reverted update becomes a ticket for the builder (once per package and
-/// version: the id is derived from both).
-async fn file_ticket(deps: &Deps, repo: &str, r: &Line) -> RoleResult<Option<String>> {
-    let id = format!("j-{}-{}-{}", slug(repo), slug(&r.package), slug(&r.to));
-    let input = NewTicket {
-        id: Some(id.clone()),
-        kind: TicketType::Chore,
-        priority: Some(Priority::Low),
-        title: Some(format!("Update {} from {} to {}", r.package, r.from, r.to)),
-        description: Some(format!(
-            "The janitor's update of {} ({}) from {} to {} was reverted because {}",
-            r.package, r.ecosystem, r.from, r.to, r.reason
-        )),
-        context: TicketContext {
-            repo: repo.into(),
-            filepaths: vec![match r.ecosystem.as_str() {
-                "cargo" => "Cargo.toml".into(),
-                _ => "package.json".into(),
-            }],
-            error_logs: vec![r.reason.clone()],
-        },
-        acceptance_criteria: vec![format!("{} is at {} and the tests pass", r.package, r.to)],
-        source: Some(Source::Janitor),
-        source_ref: None,
-        labels: vec!["dependencies".into()],
-        budget: None,
-    };
-    match crate::intake::submit(deps, input, Source::Janitor, "janitor").await {
-        Ok((t, _)) => Ok(Some(t.id)),
-        Err(crate::RoleError::Store(e)) if e.is_conflict() => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -576,37 +471,6 @@ mod tests {
         assert!(
             err.contains("1.2.0 was released 1 day(s) ago; the minimum age is 3 days"),
             "{err}"
-        );
-    }
-
-    #[test]
-    fn the_body_tables_every_package() {
-        let l = |p: &str, to: &str, why: &str| Line {
-            ecosystem: "cargo".into(),
-            package: p.into(),
-            from: "1.0.0".into(),
-            to: to.into(),
-            reason: why.into(),
-        };
-        let r = JanitorReport {
-            repo: "acme/app".into(),
-            updated: vec![l("alpha", "1.1.0", "tests pass")],
-            skipped: vec![l("delta", "", "on the ignore list")],
-            reverted: vec![l("gamma", "2.0.0", "the tests fail | badly")],
-            ..Default::default()
-        };
-        let b = pr_body(&r);
-        assert!(
-            b.contains("| alpha (cargo) | 1.0.0 | 1.1.0 | updated | tests pass |"),
-            "{b}"
-        );
-        assert!(
-            b.contains("| gamma (cargo) | 1.0.0 | 2.0.0 | reverted | the tests fail \\| badly |"),
-            "{b}"
-        );
-        assert!(
-            b.contains("| delta (cargo) | 1.0.0 | - | skipped | on the ignore list |"),
-            "{b}"
         );
     }
 }

@@ -119,6 +119,26 @@ pub async fn outdated(
     Ok(cands)
 }
 
+/// Updates `c` to `to` with `npm install` (scripts off).
+pub async fn apply(
+    checkout: &Path,
+    registry: &str,
+    c: &Candidate,
+    to: &Version,
+) -> Result<(), String> {
+    let spec = format!("{}@{to}", c.package);
+    let args = [
+        "install",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--registry",
+        registry,
+        &spec,
+    ];
+    super::tool(checkout, "npm", &args).await
+}
+
 /// `npm ci` (scripts off): node_modules exactly as the lock file says.
 pub async fn install_locked(checkout: &Path, registry: &str) -> Result<(), String> {
     let args = [
