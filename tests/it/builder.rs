@@ -12,7 +12,7 @@ use nightshift_core::llm::{LlmProvider, OneModel};
 use nightshift_core::state::{TicketEvent, TicketState};
 use nightshift_core::ticket::Priority;
 use nightshift_local::LocalForge;
-use nightshift_roles::{Deps, builder, dispatcher, jobs};
+use nightshift_roles::{Deps, builder, dispatcher};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::sync::Arc;
@@ -89,27 +89,12 @@ async fn run_next_job(d: &Deps) -> nightshift_core::job::Job {
         .unwrap()
         .launched
         .remove(0);
-    let (job, lease) = d
-        .stores
-        .jobs
-        .claim_job(&jid, "worker-test", Duration::from_secs(600), d.now())
-        .await
-        .unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let outcome = builder::run(d, &job, work.path(), std::future::pending::<()>())
-        .await
-        .unwrap();
-    let done = d
-        .stores
-        .jobs
-        .complete_job(&lease, &outcome, d.now())
-        .await
-        .unwrap();
-    jobs::on_job_finished(d, &done).await.unwrap();
-    if let Some(h) = &done.launch_handle {
-        d.launcher.stop(h, "test over").await.unwrap();
-    }
-    done
+    crate::helpers::work_job(d, &jid, |job, dir| async move {
+        builder::run(d, &job, &dir, std::future::pending::<()>())
+            .await
+            .unwrap()
+    })
+    .await
 }
 
 async fn assert_pr_opened(run: &Run, ticket_id: &str, job: &nightshift_core::job::Job, calls: u64) {

@@ -6,8 +6,8 @@
 //! With `NIGHTSHIFT_SCREENSHOTS=<dir>` the main views are also saved there as
 //! PNGs (docs/screenshots/ holds the committed ones).
 
-use crate::governance::{Gov, REPO, in_review, registry, setup, triaged, use_registry};
 use crate::helpers::{ready_ticket, serve};
+use crate::setup::{Gov, REPO, in_review, registry, setup, triaged, use_registry};
 use fantoccini::{Client, ClientBuilder, Locator};
 use nightshift_core::approval::{ApprovalKind, ApprovalStatus};
 use nightshift_core::job::{Job, JobKind, JobState};
@@ -268,28 +268,12 @@ async fn review(d: &Deps, ticket_id: &str) {
         .await
         .unwrap()
         .expect("a review job");
-    let (job, lease) = d
-        .stores
-        .jobs
-        .claim_job(&jid, "worker-test", Duration::from_secs(600), d.now())
-        .await
-        .unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let outcome = nightshift_roles::reviewer::run(d, &job, work.path())
-        .await
-        .unwrap();
-    let done = d
-        .stores
-        .jobs
-        .complete_job(&lease, &outcome, d.now())
-        .await
-        .unwrap();
-    nightshift_roles::jobs::on_job_finished(d, &done)
-        .await
-        .unwrap();
-    if let Some(h) = &done.launch_handle {
-        d.launcher.stop(h, "test over").await.unwrap();
-    }
+    crate::helpers::work_job(d, &jid, |job, dir| async move {
+        nightshift_roles::reviewer::run(d, &job, &dir)
+            .await
+            .unwrap()
+    })
+    .await;
 }
 
 /// A builder session in progress: a ticket in `building`, its job claimed,

@@ -4,9 +4,9 @@
 //! report goes in; a merged pull request comes out, in full autonomy.
 
 use crate::builder::buggy_repo;
-use crate::governance::registry;
 use crate::helpers::roles_with;
 use crate::scripts::{SUMMARY, fix_steps, openai_script, scripted};
+use crate::setup::registry;
 use nightshift_core::clock::SystemClock;
 use nightshift_core::forge::{Forge, PrState};
 use nightshift_core::settings::governance::Autonomy;

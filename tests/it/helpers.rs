@@ -272,3 +272,37 @@ pub async fn get_json(c: &reqwest::Client, url: &str) -> (u16, serde_json::Value
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+/// What `nightshift worker` does with job `jid`: claim it, run it (`run` gets
+/// the job and a fresh work directory), complete it, let job-events settle
+/// it, and stop the process the launcher started for it. The finished job.
+pub async fn work_job<Fut>(
+    d: &Deps,
+    jid: &str,
+    run: impl FnOnce(nightshift_core::job::Job, std::path::PathBuf) -> Fut,
+) -> nightshift_core::job::Job
+where
+    Fut: std::future::Future<Output = nightshift_core::job::JobOutcome>,
+{
+    let (job, lease) = d
+        .stores
+        .jobs
+        .claim_job(jid, "worker-test", Duration::from_secs(600), d.now())
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let outcome = run(job, work.path().to_path_buf()).await;
+    let done = d
+        .stores
+        .jobs
+        .complete_job(&lease, &outcome, d.now())
+        .await
+        .unwrap();
+    nightshift_roles::jobs::on_job_finished(d, &done)
+        .await
+        .unwrap();
+    if let Some(h) = &done.launch_handle {
+        d.launcher.stop(h, "test over").await.unwrap();
+    }
+    done
+}

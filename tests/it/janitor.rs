@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn run(dir: &Path, cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
@@ -202,7 +201,7 @@ async fn of_three_updates_the_one_that_breaks_the_tests_is_reverted_and_reported
     settings.janitor.repos = vec!["acme/app".into()];
     settings.janitor.ignore = vec!["delta".into()];
     settings.janitor.crates_api = api;
-    let (llm, _) = crate::governance::model_answering(&[json!({})]).await;
+    let (llm, _) = crate::setup::model_answering(&[json!({})]).await;
     let deps = Deps {
         forge: forge.clone(),
         settings: Arc::new(settings),
@@ -217,28 +216,11 @@ async fn of_three_updates_the_one_that_breaks_the_tests_is_reverted_and_reported
         janitor::schedule(&deps).await.unwrap().is_empty(),
         "one job per repository and day"
     );
-    let (job, lease) = deps
-        .stores
-        .jobs
-        .claim_job(
-            &launched[0],
-            "worker-test",
-            Duration::from_secs(600),
-            deps.now(),
-        )
-        .await
-        .unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let outcome = janitor::run(&deps, &job, work.path()).await.unwrap();
-    let done = deps
-        .stores
-        .jobs
-        .complete_job(&lease, &outcome, deps.now())
-        .await
-        .unwrap();
-    if let Some(h) = &done.launch_handle {
-        deps.launcher.stop(h, "test over").await.unwrap();
-    }
+    let deps = &deps;
+    let done = crate::helpers::work_job(deps, &launched[0], |job, dir| async move {
+        janitor::run(deps, &job, &dir).await.unwrap()
+    })
+    .await;
     assert_eq!(done.state, JobState::Succeeded, "{:?}", done.reason);
     assert_eq!(
         done.reason.as_deref(),
@@ -505,28 +487,11 @@ async fn npm_updates_go_one_at_a_time_too() {
         ..r.deps.clone()
     };
     let launched = janitor::schedule(&deps).await.unwrap();
-    let (job, lease) = deps
-        .stores
-        .jobs
-        .claim_job(
-            &launched[0],
-            "worker-test",
-            Duration::from_secs(600),
-            deps.now(),
-        )
-        .await
-        .unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let outcome = janitor::run(&deps, &job, work.path()).await.unwrap();
-    let done = deps
-        .stores
-        .jobs
-        .complete_job(&lease, &outcome, deps.now())
-        .await
-        .unwrap();
-    if let Some(h) = &done.launch_handle {
-        deps.launcher.stop(h, "test over").await.unwrap();
-    }
+    let deps = &deps;
+    let done = crate::helpers::work_job(deps, &launched[0], |job, dir| async move {
+        janitor::run(deps, &job, &dir).await.unwrap()
+    })
+    .await;
     assert_eq!(
         done.reason.as_deref(),
         Some("2 updated, 0 skipped, 1 reverted; pull request #1"),

@@ -46,7 +46,7 @@ async fn each_message_delivered_three_times_concurrently_has_one_effect() {
     let idem: Arc<dyn IdempotencyStore> = Arc::new(SqliteStore::new(r.backend.db.clone()));
     let mut bodies = Vec::new();
     for i in 0..5 {
-        let t = crate::governance::submit(d, &format!("ticket {i}")).await;
+        let t = crate::setup::submit(d, &format!("ticket {i}")).await;
         bodies.push((format!("msg-{i}"), json!({ "ticket_id": t.id }).to_string()));
     }
     bodies.push(("msg-bad".into(), "{not json".into()));

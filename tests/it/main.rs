@@ -19,4 +19,5 @@ mod ops;
 mod review;
 mod roles;
 mod scripts;
+mod setup;
 mod webhook;

@@ -2,8 +2,8 @@
 //! its Slack message, and the reaper's housekeeping (branches of finished
 //! tickets, audit and job-log retention).
 
-use crate::governance::{Gov, REPO, in_review, setup, submit};
 use crate::helpers::{SLEEPER, git, manual_clock, roles_with, serve};
+use crate::setup::{Gov, REPO, in_review, setup, submit};
 use axum::Json;
 use axum::routing::post;
 use nightshift_core::audit::{ChainVerifier, NewAuditEvent};
@@ -153,9 +153,9 @@ async fn slack() -> (String, Arc<Mutex<Vec<Value>>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nightly_report_says_what_happened_and_goes_to_slack() {
-    let reg = crate::governance::registry().await;
+    let reg = crate::setup::registry().await;
     let g: Gov = setup(None, |s| {
-        crate::governance::use_registry(s, &reg);
+        crate::setup::use_registry(s, &reg);
         s.report.slack_webhook_secret = Some("slack-webhook".into());
     });
     let d = &g.deps;
@@ -219,7 +219,7 @@ async fn the_nightly_report_says_what_happened_and_goes_to_slack() {
         .complete_job(&lease, &outcome, d.now())
         .await
         .unwrap();
-    let waiting = crate::governance::triaged(d, "needs a look").await;
+    let waiting = crate::setup::triaged(d, "needs a look").await;
     planner::plan(d, &waiting.id).await.unwrap();
     let finding = NewTicket {
         id: Some("d_abc".into()),
@@ -344,8 +344,8 @@ async fn the_nightly_report_says_what_happened_and_goes_to_slack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reaper_deletes_finished_tickets_branches_and_keeps_audit_and_logs_for_their_retention()
 {
-    let reg = crate::governance::registry().await;
-    let g = setup(None, |s| crate::governance::use_registry(s, &reg));
+    let reg = crate::setup::registry().await;
+    let g = setup(None, |s| crate::setup::use_registry(s, &reg));
     let d = &g.deps;
     let (merged, pr) = in_review(&g, "merged one", 9, &[("a.txt", "a\n")]).await;
     let (open, open_pr) = in_review(&g, "still open", 9, &[("b.txt", "b\n")]).await;

@@ -3,7 +3,7 @@
 //! scripted model's critique, the verdict on the pull request, and where the
 //! ticket goes next.
 
-use crate::governance::{Gov, REPO, in_review, model_answering, registry, setup, use_registry};
+use crate::setup::{Gov, REPO, in_review, model_answering, registry, setup, use_registry};
 use nightshift_core::approval::ApprovalStatus;
 use nightshift_core::forge::{Forge, PrState};
 use nightshift_core::governance::{GateOutcome, Verdict};
@@ -11,9 +11,8 @@ use nightshift_core::job::{Job, JobState};
 use nightshift_core::queue::names;
 use nightshift_core::settings::governance::Autonomy;
 use nightshift_core::state::TicketState;
-use nightshift_roles::{jobs, reviewer};
+use nightshift_roles::reviewer;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// What the review queue and `nightshift worker` do: the job, run here.
 async fn review(g: &Gov, ticket_id: &str) -> Job {
@@ -27,25 +26,10 @@ async fn review(g: &Gov, ticket_id: &str) -> Job {
         reviewer::announce(d, ticket_id).await.unwrap().as_deref(),
         Some(jid.as_str())
     );
-    let (job, lease) = d
-        .stores
-        .jobs
-        .claim_job(&jid, "worker-test", Duration::from_secs(600), d.now())
-        .await
-        .unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let outcome = reviewer::run(d, &job, work.path()).await.unwrap();
-    let done = d
-        .stores
-        .jobs
-        .complete_job(&lease, &outcome, d.now())
-        .await
-        .unwrap();
-    jobs::on_job_finished(d, &done).await.unwrap();
-    if let Some(h) = &done.launch_handle {
-        d.launcher.stop(h, "test over").await.unwrap();
-    }
-    done
+    crate::helpers::work_job(d, &jid, |job, dir| async move {
+        reviewer::run(d, &job, &dir).await.unwrap()
+    })
+    .await
 }
 
 fn gate<'a>(v: &'a Verdict, name: &str) -> &'a nightshift_core::governance::GateLine {

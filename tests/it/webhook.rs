@@ -2,8 +2,8 @@
 //! characters stripped), the API's bearer token, `up` beyond loopback, and the
 //! approval commands of the CLI.
 
-use crate::governance::{Gov, REPO, in_review, registry, setup, triaged};
 use crate::helpers::serve;
+use crate::setup::{Gov, REPO, in_review, registry, setup, triaged};
 use nightshift_api::ApiAuth;
 use nightshift_core::approval::ApprovalStatus;
 use nightshift_core::state::TicketState;
@@ -255,7 +255,7 @@ async fn only_a_writers_command_decides_an_approval() {
 
     // On a pull request, a writer's rejection sends the ticket back to the builder.
     let reg = registry().await;
-    let g = setup(None, |s| crate::governance::use_registry(s, &reg));
+    let g = setup(None, |s| crate::setup::use_registry(s, &reg));
     let base = app(&g).await;
     let (t, pr) = in_review(
         &g,
