@@ -30,6 +30,20 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         }
         None => fig = fig.merge(Toml::file(DEFAULT_FILE)),
     }
+    with_env(fig)
+}
+
+/// Loads settings from a TOML document instead of a file (on AWS, the SSM
+/// parameter the template names), then the `NIGHTSHIFT_*` variables. `source`
+/// names the document in errors.
+pub fn load_toml(doc: &str, source: &str) -> Result<Settings, ConfigError> {
+    let fig = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(doc));
+    with_env(fig).map_err(|ConfigError(e)| {
+        ConfigError(Box::new(figment::Error::from(format!("{source}: {e}"))))
+    })
+}
+
+fn with_env(mut fig: Figment) -> Result<Settings, ConfigError> {
     // NIGHTSHIFT_CONFIG names the file; NIGHTSHIFT_JOB_ID / _ATTEMPT tell a worker
     // its job; NIGHTSHIFT_SECRET_* are secrets, read by the secrets port. None of
     // them are settings.
@@ -45,6 +59,30 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
 #[allow(clippy::result_large_err)] // figment::Jail's own signature
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_loads_like_a_file_and_its_errors_name_it() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NIGHTSHIFT_PORT", "9003");
+            let s = load_toml("[dispatcher]\nmax_concurrent_jobs = 4\n", "/x/settings").unwrap();
+            assert_eq!((s.port, s.dispatcher.max_concurrent_jobs), (9003, 4));
+            let e = load_toml(
+                "[dispatcher]\nmax_concurrent_jobs = \"many\"\n",
+                "/x/settings",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("/x/settings") && e.contains("max_concurrent_jobs"),
+                "{e}"
+            );
+            let e = load_toml("[dispatcher\n", "/x/settings")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("/x/settings"), "{e}");
+            Ok(())
+        });
+    }
 
     #[test]
     fn layers_file_then_env() {
