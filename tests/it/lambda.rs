@@ -150,3 +150,119 @@ async fn a_worker_task_that_stopped_early_fails_its_job_and_ticket() {
         let _ = d.launcher.stop(h, "test over").await;
     }
 }
+
+/// An HTTP API request (payload format 2.0) as API Gateway hands it to the
+/// api function, with the claims its JWT authorizer verified, if any.
+fn http_api_request(
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    claims: Option<serde_json::Value>,
+) -> lambda_http::Request {
+    let mut context = json!({
+        "accountId": "123456789012",
+        "apiId": "r3pmxmplak",
+        "domainName": "r3pmxmplak.execute-api.us-east-2.amazonaws.com",
+        "domainPrefix": "r3pmxmplak",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "192.0.2.1",
+            "userAgent": "Mozilla/5.0"
+        },
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": format!("{method} {path}"),
+        "stage": "$default",
+        "time": "22/Nov/2026:09:41:58 +0000",
+        "timeEpoch": 1795340518000_u64
+    });
+    if let Some(claims) = claims {
+        context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
+    }
+    let event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "authorization": "Bearer eyJraWQiOiJleGFtcGxlIn0.e30.c2ln"
+        },
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn behind_the_jwt_authorizer_a_decision_is_recorded_as_the_tokens_person() {
+    use tower::ServiceExt;
+    let g = crate::setup::setup(None, |_| {});
+    let app = nightshift_lambda::http::router(g.deps.clone(), nightshift_api::ApiAuth::default());
+    let mut pending = Vec::new();
+    for title in ["add subtracts", "mul adds"] {
+        let t = crate::setup::triaged(&g.deps, title).await;
+        nightshift_roles::planner::plan(&g.deps, &t.id)
+            .await
+            .unwrap();
+        pending.push(
+            nightshift_roles::approvals::pending_for_ticket(&g.deps, &t.id)
+                .await
+                .unwrap(),
+        );
+    }
+    let decide = |id: &str, claims| {
+        let path = format!("/approvals/{id}/approve");
+        app.clone().oneshot(http_api_request(
+            "POST",
+            &path,
+            Some(r#"{"by": "mallory"}"#),
+            claims,
+        ))
+    };
+
+    // The authorizer verified Alice's token: her name is recorded, not the
+    // one the body claims.
+    let claims =
+        json!({ "sub": "8f0e2c1a", "email": "alice@example.com", "iss": "https://issuer.example" });
+    let r = decide(&pending[0].id, Some(claims)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let a = g
+        .deps
+        .stores
+        .approvals
+        .get_approval(&pending[0].id)
+        .await
+        .unwrap();
+    assert_eq!(a.decided_by.as_deref(), Some("jwt:alice@example.com"));
+
+    // A token with only a subject: the subject. Without verified claims (the
+    // shared bearer token locally), the body's name is all there is.
+    let r = decide(&pending[1].id, None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let a = g
+        .deps
+        .stores
+        .approvals
+        .get_approval(&pending[1].id)
+        .await
+        .unwrap();
+    assert_eq!(a.decided_by.as_deref(), Some("api:mallory"));
+    let only_sub = http_api_request("GET", "/", None, Some(json!({ "sub": "8f0e2c1a" })));
+    assert_eq!(
+        nightshift_lambda::http::jwt_caller(&only_sub),
+        Some(nightshift_api::Caller("8f0e2c1a".into()))
+    );
+
+    // The dashboard's page is public (the template routes it without the
+    // authorizer) and is served through the same path.
+    let r = app
+        .clone()
+        .oneshot(http_api_request("GET", "/", None, None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -1,20 +1,18 @@
 //! The api function: the same axum router as `nightshift up`, through
-//! lambda_http behind API Gateway (its authorizer guards the ticket and
-//! approval routes; the webhook route checks GitHub's HMAC itself).
+//! lambda_http behind API Gateway, whose JWT authorizer has checked the
+//! caller of the ticket, approval, job, budget, report and pull request routes
+//! (the dashboard's page and assets are public). GitHub's webhook route goes
+//! to the webhook function, so this one holds no webhook secret.
+
+use nightshift_lambda::wiring::{self, Needs};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    nightshift_lambda::wiring::init_tracing();
-    let (deps, _) = nightshift_lambda::wiring::aws_deps().await?;
-    let webhook_secret = deps
-        .secrets
-        .get(&deps.settings.api.webhook_secret)
-        .await
-        .ok();
-    // API Gateway's authorizer has checked the caller: no token here.
+    wiring::init_tracing();
+    let (deps, _) = wiring::aws_deps(Needs::FORGE).await?;
     let auth = nightshift_api::ApiAuth {
         token: None,
-        webhook_secret,
+        webhook_secret: None,
     };
-    lambda_http::run(nightshift_api::router_with(deps, auth)).await
+    lambda_http::run(nightshift_lambda::http::router(deps, auth)).await
 }

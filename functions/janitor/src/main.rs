@@ -6,7 +6,7 @@ use nightshift_lambda::{ScheduledRole, scheduled, wiring};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wiring::init_tracing();
-    let (deps, _) = wiring::aws_deps().await?;
+    let (deps, _) = wiring::aws_deps(wiring::Needs::FORGE_AND_MODELS).await?;
     run(service_fn(|_e: LambdaEvent<serde_json::Value>| {
         let deps = deps.clone();
         async move {

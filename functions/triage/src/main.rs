@@ -8,7 +8,7 @@ use nightshift_lambda::{QueueRole, sqs_batch, wiring};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wiring::init_tracing();
-    let (deps, idem) = wiring::aws_deps().await?;
+    let (deps, idem) = wiring::aws_deps(wiring::Needs::NOTHING).await?;
     run(service_fn(|e: LambdaEvent<SqsEvent>| {
         let (deps, idem) = (deps.clone(), idem.clone());
         async move {

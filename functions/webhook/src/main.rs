@@ -1,20 +1,23 @@
-//! The webhook function: the same axum router as `nightshift up`, through
-//! lambda_http behind API Gateway (its authorizer guards the ticket and
-//! approval routes; the webhook route checks GitHub's HMAC itself).
+//! The webhook function: GitHub's deliveries to `POST /webhooks/github`,
+//! served by the same axum router as `nightshift up` through lambda_http. The
+//! route has no authorizer: the router checks GitHub's HMAC with the secret
+//! read from SSM in init, and refuses every delivery without one.
+
+use anyhow::Context;
+use nightshift_lambda::wiring::{self, Needs};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    nightshift_lambda::wiring::init_tracing();
-    let (deps, _) = nightshift_lambda::wiring::aws_deps().await?;
+    wiring::init_tracing();
+    let (deps, _) = wiring::aws_deps(Needs::FORGE).await?;
     let webhook_secret = deps
         .secrets
         .get(&deps.settings.api.webhook_secret)
         .await
-        .ok();
-    // API Gateway's authorizer has checked the caller: no token here.
+        .context("the GitHub webhook's secret")?;
     let auth = nightshift_api::ApiAuth {
         token: None,
-        webhook_secret,
+        webhook_secret: Some(webhook_secret),
     };
-    lambda_http::run(nightshift_api::router_with(deps, auth)).await
+    lambda_http::run(nightshift_lambda::http::router(deps, auth)).await
 }

@@ -131,7 +131,7 @@
     $('#auth').hidden = false;
     $('#main').classList.add('locked');
     $('#auth-msg').classList.toggle('error', refused);
-    if (refused) $('#auth-msg').textContent = 'The token was refused. Enter the API token again.';
+    if (refused) $('#auth-msg').textContent = 'The token was refused or has expired. Enter it again.';
   }
 
   function hideAuth() {

@@ -1,7 +1,9 @@
 //! Approval routes: the spec and merge gates, decided once by a person.
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -102,7 +104,10 @@ fn body(bytes: &Bytes) -> Result<DecisionBody, ApiError> {
         .map_err(|e| ApiError::bad_request(None, format!("not a decision: {e}")))
 }
 
-fn actor(b: &DecisionBody) -> Result<String, ApiError> {
+fn actor(caller: Option<&Caller>, b: &DecisionBody) -> Result<String, ApiError> {
+    if let Some(Caller(who)) = caller {
+        return Ok(format!("jwt:{who}"));
+    }
     match b.by.as_deref().map(str::trim) {
         None | Some("") => Ok("api".into()),
         Some(by)
@@ -122,12 +127,13 @@ fn actor(b: &DecisionBody) -> Result<String, ApiError> {
 
 async fn decide(
     s: AppState,
+    caller: Option<Extension<Caller>>,
     id: String,
     decision: Decision,
     bytes: Bytes,
 ) -> Result<Json<DecisionResult>, ApiError> {
     let b = body(&bytes)?;
-    let who = actor(&b)?;
+    let who = actor(caller.as_deref(), &b)?;
     let done =
         nightshift_roles::approvals::decide(&s.deps, &id, decision, &who, b.reason.as_deref())
             .await?;
@@ -151,10 +157,11 @@ async fn decide(
 )]
 pub async fn approve(
     State(s): State<AppState>,
+    caller: Option<Extension<Caller>>,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<DecisionResult>, ApiError> {
-    decide(s, id, Decision::Approve, bytes).await
+    decide(s, caller, id, Decision::Approve, bytes).await
 }
 
 /// Reject with a reason, which goes back to the role that asked (the planner
@@ -172,10 +179,11 @@ pub async fn approve(
 )]
 pub async fn reject(
     State(s): State<AppState>,
+    caller: Option<Extension<Caller>>,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<DecisionResult>, ApiError> {
-    decide(s, id, Decision::Reject, bytes).await
+    decide(s, caller, id, Decision::Reject, bytes).await
 }
 
 /// Night shift: approve every pending spec approval of the `ready-for-robot`
@@ -189,6 +197,7 @@ pub async fn reject(
 )]
 pub async fn approve_batch(
     State(s): State<AppState>,
+    caller: Option<Extension<Caller>>,
     bytes: Bytes,
 ) -> Result<Json<nightshift_roles::approvals::BatchResult>, ApiError> {
     let b: BatchBody = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -197,10 +206,13 @@ pub async fn approve_batch(
         serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(None, format!("not a batch: {e}")))?
     };
-    let who = actor(&DecisionBody {
-        reason: None,
-        by: b.by.clone(),
-    })?;
+    let who = actor(
+        caller.as_deref(),
+        &DecisionBody {
+            reason: None,
+            by: b.by.clone(),
+        },
+    )?;
     let batch = nightshift_roles::approvals::Batch {
         label: b.label,
         all: b.all,

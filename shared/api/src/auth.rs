@@ -34,6 +34,14 @@ impl std::fmt::Debug for ApiAuth {
     }
 }
 
+/// Who the deployment has authenticated, when it names a person: on AWS the
+/// api function sets it from the claims API Gateway's JWT authorizer has
+/// verified. Decisions are then recorded as that person (`jwt:<name>`),
+/// whatever a request's `by` says; with the shared bearer token, which names
+/// nobody, `by` is the only name there is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
 /// Whether `presented` is the token, in time independent of where they differ.
 pub fn token_matches(token: &SecretString, presented: &str) -> bool {
     let want = token.expose_secret().as_bytes();

@@ -26,7 +26,7 @@ pub mod system;
 pub mod tickets;
 pub mod webhook;
 
-pub use auth::ApiAuth;
+pub use auth::{ApiAuth, Caller};
 
 use axum::extract::DefaultBodyLimit;
 use nightshift_roles::Deps;

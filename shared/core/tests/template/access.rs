@@ -254,3 +254,64 @@ pub(crate) fn only_the_reaper_may_delete_from_the_audit_log() {
         "the audit log is append-only for everyone else"
     );
 }
+
+/// What a function's `main.rs` asks its wiring for (`Needs::NOTHING`,
+/// `Needs::FORGE`, `Needs::FORGE_AND_MODELS`): (forge, models).
+pub(crate) fn wiring_needs(binary: &str) -> (bool, bool) {
+    let path = format!("{FUNCTIONS}/{binary}/src/main.rs");
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let at = src
+        .find("Needs::")
+        .unwrap_or_else(|| panic!("{path} does not say what it needs (wiring::Needs)"));
+    let name: String = src[at + 7..]
+        .chars()
+        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+        .collect();
+    match name.as_str() {
+        "NOTHING" => (false, false),
+        "FORGE" => (true, false),
+        "FORGE_AND_MODELS" => (true, true),
+        other => panic!("{path}: unknown Needs::{other}"),
+    }
+}
+
+#[test]
+pub(crate) fn each_function_may_read_the_settings_and_exactly_the_secrets_its_wiring_needs() {
+    let t = template();
+    for f in functions(&t) {
+        let policies: BTreeSet<&str> = f.props["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(ref_of)
+            .collect();
+        let (forge, models) = wiring_needs(f.binary);
+        let reads = |p: &str| policies.contains(p);
+        assert!(
+            reads("SettingsReadPolicy"),
+            "{}: cannot read its settings",
+            f.binary
+        );
+        assert_eq!(
+            reads("GitHubTokenReadPolicy"),
+            forge,
+            "{}: the GitHub token's read policy does not match its wiring (forge: {forge})",
+            f.binary
+        );
+        assert_eq!(
+            reads("LlmApiKeyReadPolicy"),
+            models,
+            "{}: the LLM key's read policy does not match its wiring (models: {models})",
+            f.binary
+        );
+    }
+    let worker = &resources(&t)["WorkerTaskRole"]["Properties"]["ManagedPolicyArns"];
+    assert!(
+        worker
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| ref_of(p) == Some("SettingsReadPolicy")),
+        "the worker task cannot read its settings"
+    );
+}
