@@ -53,7 +53,7 @@ async fn each_message_delivered_three_times_concurrently_has_one_effect() {
     let event = sqs_event(&bodies);
     let deliveries = (0..3).map(|_| {
         let (d, idem, e) = (d.clone(), idem.clone(), event.clone());
-        tokio::spawn(async move { sqs_batch(&d, &idem, QueueRole::Triage, e).await })
+        tokio::spawn(async move { sqs_batch(&d, &idem, QueueRole::TRIAGE, e).await })
     });
     let mut failed: Vec<Vec<String>> = Vec::new();
     for r in futures::future::join_all(deliveries).await {
@@ -71,7 +71,7 @@ async fn each_message_delivered_three_times_concurrently_has_one_effect() {
         assert!(f.contains(&"msg-bad".to_string()), "{failed:?}");
     }
     // SQS redelivers what failed: the good ones are done already.
-    let again = sqs_batch(d, &idem, QueueRole::Triage, event.clone()).await;
+    let again = sqs_batch(d, &idem, QueueRole::TRIAGE, event.clone()).await;
     let ids: Vec<String> = again
         .batch_item_failures
         .into_iter()
@@ -131,7 +131,7 @@ async fn a_worker_task_that_stopped_early_fails_its_job_and_ticket() {
         }
     });
     let batch = sqs_event(&[("evt-1".into(), event.to_string())]);
-    let out = sqs_batch(d, &idem, QueueRole::JobEvents, batch.clone()).await;
+    let out = sqs_batch(d, &idem, QueueRole::JOB_EVENTS, batch.clone()).await;
     assert!(out.batch_item_failures.is_empty());
     let job = d.stores.jobs.get_job(&jid).await.unwrap();
     assert_eq!(job.state, nightshift_core::job::JobState::Failed);
@@ -144,7 +144,7 @@ async fn a_worker_task_that_stopped_early_fails_its_job_and_ticket() {
     assert!(t.state_reason.unwrap().contains("CannotPullContainerError"));
     // Delivered again: nothing more happens.
     let v = t.version;
-    sqs_batch(d, &idem, QueueRole::JobEvents, batch).await;
+    sqs_batch(d, &idem, QueueRole::JOB_EVENTS, batch).await;
     assert_eq!(d.stores.tickets.get_ticket(&t.id).await.unwrap().version, v);
     if let Some(h) = &job.launch_handle {
         let _ = d.launcher.stop(h, "test over").await;

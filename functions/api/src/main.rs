@@ -9,7 +9,7 @@ use nightshift_lambda::wiring::{self, Needs};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     wiring::init_tracing();
-    let (deps, _) = wiring::aws_deps(Needs::FORGE).await?;
+    let (deps, _) = wiring::aws_deps(Needs::NOTHING.with_forge().with_logs()).await?;
     let auth = nightshift_api::ApiAuth {
         token: None,
         webhook_secret: None,

@@ -6,11 +6,11 @@ use nightshift_lambda::{ScheduledRole, scheduled, wiring};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wiring::init_tracing();
-    let (deps, _) = wiring::aws_deps(wiring::Needs::FORGE).await?;
+    let (deps, _) = wiring::aws_deps(wiring::Needs::NOTHING.with_forge().with_logs()).await?;
     run(service_fn(|_e: LambdaEvent<serde_json::Value>| {
         let deps = deps.clone();
         async move {
-            let done = scheduled(&deps, ScheduledRole::Discovery).await?;
+            let done = scheduled(&deps, ScheduledRole::DISCOVERY).await?;
             tracing::info!(role = "discovery", %done, "scheduled run done");
             Ok::<serde_json::Value, Error>(serde_json::json!({ "done": done }))
         }

@@ -9,11 +9,11 @@ use nightshift_lambda::{ScheduledRole, scheduled, wiring};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wiring::init_tracing();
-    let (deps, _) = wiring::aws_deps(wiring::Needs::NOTHING).await?;
+    let (deps, _) = wiring::aws_deps(wiring::Needs::NOTHING.with_launcher()).await?;
     run(service_fn(|e: LambdaEvent<serde_json::Value>| {
         let deps = deps.clone();
         async move {
-            let done = scheduled(&deps, ScheduledRole::Dispatcher).await?;
+            let done = scheduled(&deps, ScheduledRole::DISPATCHER).await?;
             tracing::info!(%done, "dispatch pass done");
             // From SQS: every message handled (the pass is the effect).
             if e.payload.get("Records").is_some() {

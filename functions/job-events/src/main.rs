@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
         let (deps, idem) = (deps.clone(), idem.clone());
         async move {
             Ok::<SqsBatchResponse, Error>(
-                sqs_batch(&deps, &idem, QueueRole::JobEvents, e.payload).await,
+                sqs_batch(&deps, &idem, QueueRole::JOB_EVENTS, e.payload).await,
             )
         }
     }))

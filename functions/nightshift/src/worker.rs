@@ -12,7 +12,9 @@ pub async fn run(settings: Settings, job_id: &str) -> anyhow::Result<ExitCode> {
     let deps = if std::env::var_os("TABLE_NAME").is_some() {
         nightshift_lambda::wiring::aws_deps_with(
             nightshift_lambda::wiring::SecretsFrom::Environment,
-            nightshift_lambda::wiring::Needs::FORGE_AND_MODELS,
+            nightshift_lambda::wiring::Needs::NOTHING
+                .with_forge()
+                .with_models(),
         )
         .await?
         .0

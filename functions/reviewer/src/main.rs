@@ -8,12 +8,12 @@ use nightshift_lambda::{QueueRole, sqs_batch, wiring};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wiring::init_tracing();
-    let (deps, idem) = wiring::aws_deps(wiring::Needs::NOTHING).await?;
+    let (deps, idem) = wiring::aws_deps(wiring::Needs::NOTHING.with_launcher()).await?;
     run(service_fn(|e: LambdaEvent<SqsEvent>| {
         let (deps, idem) = (deps.clone(), idem.clone());
         async move {
             Ok::<SqsBatchResponse, Error>(
-                sqs_batch(&deps, &idem, QueueRole::Reviewer, e.payload).await,
+                sqs_batch(&deps, &idem, QueueRole::REVIEWER, e.payload).await,
             )
         }
     }))

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
         let (deps, idem) = (deps.clone(), idem.clone());
         async move {
             Ok::<SqsBatchResponse, Error>(
-                sqs_batch(&deps, &idem, QueueRole::Triage, e.payload).await,
+                sqs_batch(&deps, &idem, QueueRole::TRIAGE, e.payload).await,
             )
         }
     }))

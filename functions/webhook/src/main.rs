@@ -9,7 +9,7 @@ use nightshift_lambda::wiring::{self, Needs};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     wiring::init_tracing();
-    let (deps, _) = wiring::aws_deps(Needs::FORGE).await?;
+    let (deps, _) = wiring::aws_deps(Needs::NOTHING.with_forge()).await?;
     let webhook_secret = deps
         .secrets
         .get(&deps.settings.api.webhook_secret)

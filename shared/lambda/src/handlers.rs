@@ -9,39 +9,103 @@ use nightshift_aws::events::TaskStateChange;
 use nightshift_core::job::{JobOutcome, JobState};
 use nightshift_core::ports::{Claim, IdempotencyStore, LaunchState};
 use nightshift_roles::{Deps, RoleError, TicketMessage};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A role fed by a queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueRole {
-    Triage,
-    Planner,
-    Dispatcher,
-    Reviewer,
-    JobEvents,
+/// A handler's future, boxed so that a role is a plain function pointer.
+pub type Handling<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A role fed by a queue: the name its idempotency records carry, and its
+/// handler for one message's body. A function's `main.rs` names one of the
+/// constants, so its binary links that role's code and no other role's.
+#[derive(Clone, Copy)]
+pub struct QueueRole {
+    pub name: &'static str,
+    handle: for<'a> fn(&'a Deps, &'a str) -> Handling<'a, Result<String, HandleError>>,
 }
 
 impl QueueRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Triage => "triage",
-            Self::Planner => "planner",
-            Self::Dispatcher => "dispatcher",
-            Self::Reviewer => "reviewer",
-            Self::JobEvents => "job-events",
-        }
+    pub const TRIAGE: QueueRole = QueueRole {
+        name: "triage",
+        handle: |d, body| Box::pin(triage(d, body)),
+    };
+    pub const PLANNER: QueueRole = QueueRole {
+        name: "planner",
+        handle: |d, body| Box::pin(plan(d, body)),
+    };
+    pub const REVIEWER: QueueRole = QueueRole {
+        name: "reviewer",
+        handle: |d, body| Box::pin(review(d, body)),
+    };
+    /// A nudge to dispatch: the body is not read.
+    pub const DISPATCHER: QueueRole = QueueRole {
+        name: "dispatcher",
+        handle: |d, _| Box::pin(async move { Ok(dispatch(d).await?) }),
+    };
+    pub const JOB_EVENTS: QueueRole = QueueRole {
+        name: "job-events",
+        handle: |d, body| Box::pin(task_stopped(d, body)),
+    };
+
+    /// Handles one message's body; `Ok` is a finished effect.
+    pub async fn handle(self, deps: &Deps, body: &str) -> Result<String, HandleError> {
+        (self.handle)(deps, body).await
     }
 }
 
-/// A role run by a schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScheduledRole {
-    Reaper,
-    Discovery,
-    Dispatcher,
-    Janitor,
-    Reporter,
+impl std::fmt::Debug for QueueRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// A role run by a schedule, chosen like a [`QueueRole`].
+#[derive(Clone, Copy)]
+pub struct ScheduledRole {
+    pub name: &'static str,
+    run: for<'a> fn(&'a Deps) -> Handling<'a, Result<String, RoleError>>,
+}
+
+impl ScheduledRole {
+    pub const REAPER: ScheduledRole = ScheduledRole {
+        name: "reaper",
+        run: |d| {
+            Box::pin(async move { Ok(format!("{:?}", nightshift_roles::reaper::reap(d).await?)) })
+        },
+    };
+    pub const DISCOVERY: ScheduledRole = ScheduledRole {
+        name: "discovery",
+        run: |d| {
+            Box::pin(async move { Ok(format!("{:?}", nightshift_roles::discovery::run(d).await?)) })
+        },
+    };
+    pub const DISPATCHER: ScheduledRole = ScheduledRole {
+        name: "dispatcher",
+        run: |d| Box::pin(dispatch(d)),
+    };
+    pub const JANITOR: ScheduledRole = ScheduledRole {
+        name: "janitor",
+        run: |d| {
+            Box::pin(async move {
+                Ok(format!(
+                    "{:?}",
+                    nightshift_roles::janitor::schedule(d).await?
+                ))
+            })
+        },
+    };
+    pub const REPORTER: ScheduledRole = ScheduledRole {
+        name: "reporter",
+        run: |d| Box::pin(async move { Ok(nightshift_roles::report::run(d).await?.markdown) }),
+    };
+}
+
+impl std::fmt::Debug for ScheduledRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 /// How long a message stays claimed while its handler works: a Lambda never
@@ -61,33 +125,31 @@ pub enum HandleError {
     Role(#[from] RoleError),
 }
 
-/// Handles one message's body for `role`; `Ok` is a finished effect.
-pub async fn handle_one(deps: &Deps, role: QueueRole, body: &str) -> Result<String, HandleError> {
-    let ticket = || -> Result<String, HandleError> {
-        serde_json::from_str::<TicketMessage>(body)
-            .map(|m| m.ticket_id)
-            .map_err(|e| HandleError::Bad(format!("not a ticket message ({e}): {body:.200}")))
-    };
-    match role {
-        QueueRole::Triage => {
-            let out = nightshift_roles::triage::triage(deps, &ticket()?).await?;
-            Ok(format!("{out:?}"))
-        }
-        QueueRole::Planner => {
-            let out = nightshift_roles::planner::plan(deps, &ticket()?).await?;
-            Ok(format!("{out:?}"))
-        }
-        QueueRole::Reviewer => {
-            let job = nightshift_roles::reviewer::announce(deps, &ticket()?).await?;
-            Ok(format!("review job {job:?}"))
-        }
-        QueueRole::Dispatcher => {
-            let owner = format!("lambda-{}", nightshift_core::new_id("pass"));
-            let r = nightshift_roles::dispatcher::dispatch(deps, &owner).await?;
-            Ok(format!("launched {:?}", r.launched))
-        }
-        QueueRole::JobEvents => task_stopped(deps, body).await,
-    }
+fn ticket_of(body: &str) -> Result<String, HandleError> {
+    serde_json::from_str::<TicketMessage>(body)
+        .map(|m| m.ticket_id)
+        .map_err(|e| HandleError::Bad(format!("not a ticket message ({e}): {body:.200}")))
+}
+
+async fn triage(deps: &Deps, body: &str) -> Result<String, HandleError> {
+    let out = nightshift_roles::triage::triage(deps, &ticket_of(body)?).await?;
+    Ok(format!("{out:?}"))
+}
+
+async fn plan(deps: &Deps, body: &str) -> Result<String, HandleError> {
+    let out = nightshift_roles::planner::plan(deps, &ticket_of(body)?).await?;
+    Ok(format!("{out:?}"))
+}
+
+async fn review(deps: &Deps, body: &str) -> Result<String, HandleError> {
+    let job = nightshift_roles::reviewer::announce(deps, &ticket_of(body)?).await?;
+    Ok(format!("review job {job:?}"))
+}
+
+async fn dispatch(deps: &Deps) -> Result<String, RoleError> {
+    let owner = format!("lambda-{}", nightshift_core::new_id("pass"));
+    let r = nightshift_roles::dispatcher::dispatch(deps, &owner).await?;
+    Ok(format!("launched {:?}", r.launched))
 }
 
 /// An ECS task of a worker stopped (EventBridge → the job-events queue): a
@@ -161,7 +223,7 @@ pub async fn sqs_batch(
     let mut response = SqsBatchResponse::default();
     for m in event.records {
         let id = m.message_id.clone().unwrap_or_default();
-        let key = format!("{}:{id}", role.as_str());
+        let key = format!("{}:{id}", role.name);
         let fail = |response: &mut SqsBatchResponse| {
             let mut f = BatchItemFailure::default();
             f.item_identifier = id.clone();
@@ -181,14 +243,14 @@ pub async fn sqs_batch(
                 continue;
             }
         }
-        match handle_one(deps, role, m.body.as_deref().unwrap_or("")).await {
+        match role.handle(deps, m.body.as_deref().unwrap_or("")).await {
             Ok(what) => {
                 if let Err(e) = idem.complete(&key, Some(&what), deps.now() + KEEP).await {
                     tracing::warn!(message_id = %id, error = %e, "handled, but the record was not completed");
                 }
             }
             Err(e) => {
-                tracing::warn!(message_id = %id, role = role.as_str(), error = %e, "message failed");
+                tracing::warn!(message_id = %id, role = role.name, error = %e, "message failed");
                 let _ = idem.release(&key).await;
                 fail(&mut response);
             }
@@ -199,17 +261,5 @@ pub async fn sqs_batch(
 
 /// A scheduled run (EventBridge Scheduler / rule → the function).
 pub async fn scheduled(deps: &Deps, role: ScheduledRole) -> Result<String, RoleError> {
-    Ok(match role {
-        ScheduledRole::Reaper => format!("{:?}", nightshift_roles::reaper::reap(deps).await?),
-        ScheduledRole::Discovery => format!("{:?}", nightshift_roles::discovery::run(deps).await?),
-        ScheduledRole::Dispatcher => {
-            let owner = format!("lambda-{}", nightshift_core::new_id("pass"));
-            format!(
-                "{:?}",
-                nightshift_roles::dispatcher::dispatch(deps, &owner).await?
-            )
-        }
-        ScheduledRole::Janitor => format!("{:?}", nightshift_roles::janitor::schedule(deps).await?),
-        ScheduledRole::Reporter => nightshift_roles::report::run(deps).await?.markdown,
-    })
+    (role.run)(deps).await
 }

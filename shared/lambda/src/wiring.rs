@@ -13,18 +13,22 @@ use anyhow::Context;
 use nightshift_aws::{
     CloudWatchLogs, DynamoStore, EcsConfig, EcsLauncher, QueueUrls, SqsQueue, SsmSecrets,
 };
+use nightshift_core::Timestamp;
 use nightshift_core::clock::SystemClock;
 use nightshift_core::forge::{
     CheckRun, Forge, ForgeError, NewPullRequest, PrComment, PullRequest, RepoAccess,
 };
 use nightshift_core::llm::Models;
 use nightshift_core::ports::{
-    IdempotencyStore, JobLauncher, LaunchError, LaunchRequest, LaunchState, Secrets, Stores,
+    IdempotencyStore, JobLauncher, LaunchError, LaunchRequest, LaunchState, LogRecord, LogSource,
+    LogSourceError, Secrets, Stores,
 };
 use nightshift_core::queue::names;
 use nightshift_core::settings::Settings;
 use nightshift_roles::Deps;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// The queues' URLs from the environment.
@@ -64,6 +68,24 @@ impl JobLauncher for NoLauncher {
         Err(LaunchError {
             message: format!("this function cannot stop {handle}"),
             source: None,
+        })
+    }
+}
+
+/// The logs of a function that reads none.
+struct NoLogs;
+
+#[async_trait::async_trait]
+impl LogSource for NoLogs {
+    async fn fetch(
+        &self,
+        source: &str,
+        _since: Option<Timestamp>,
+        _limit: usize,
+    ) -> Result<Vec<LogRecord>, LogSourceError> {
+        Err(LogSourceError::Backend {
+            source_name: source.to_string(),
+            source: "this function reads no logs (the template grants it none)".into(),
         })
     }
 }
@@ -123,30 +145,126 @@ pub enum SecretsFrom {
     Environment,
 }
 
-/// What a function uses beyond the table, the queues and the logs. The
-/// template's IAM grants the matching secrets to exactly these functions, so a
-/// function that needs nothing makes no SSM call for them in init.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A boxed future, so that an adapter's builder is a plain function pointer.
+pub type Building<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
+
+/// What a function uses beyond the table, the queues and the secrets: each
+/// part is the function pointer that builds its adapter, so a binary links
+/// only the adapters (the AWS SDK clients, octocrab, the LLM providers) its
+/// `main.rs` asks for. The template's IAM grants the matching secrets and
+/// permissions to exactly these functions (a template test compares them).
+#[derive(Clone, Copy, Default)]
 pub struct Needs {
-    /// The forge (GitHub), with its token.
-    pub forge: bool,
-    /// The LLM models with their key, when the settings configure a provider.
-    pub models: bool,
+    forge: Option<for<'a> fn(&'a Settings, &'a dyn Secrets) -> Building<'a, Arc<dyn Forge>>>,
+    models: Option<for<'a> fn(&'a Settings, &'a dyn Secrets) -> Building<'a, Arc<dyn Models>>>,
+    launcher: Option<fn(&aws_config::SdkConfig, Env<'_>) -> anyhow::Result<Arc<dyn JobLauncher>>>,
+    logs: Option<fn(&aws_config::SdkConfig) -> Arc<dyn LogSource>>,
 }
 
 impl Needs {
+    /// The table, the queues and the settings only.
     pub const NOTHING: Needs = Needs {
-        forge: false,
-        models: false,
+        forge: None,
+        models: None,
+        launcher: None,
+        logs: None,
     };
-    pub const FORGE: Needs = Needs {
-        forge: true,
-        models: false,
+
+    /// The forge (GitHub), with its token from SSM.
+    pub const fn with_forge(self) -> Needs {
+        Needs {
+            forge: Some(|settings, secrets| Box::pin(github(settings, secrets))),
+            ..self
+        }
+    }
+
+    /// The LLM providers with their key, when the settings configure one.
+    pub const fn with_models(self) -> Needs {
+        Needs {
+            models: Some(|settings, secrets| Box::pin(llm_router(settings, secrets))),
+            ..self
+        }
+    }
+
+    /// The ECS launcher of worker tasks (`CLUSTER` and the rest set).
+    pub const fn with_launcher(self) -> Needs {
+        Needs {
+            launcher: Some(ecs_launcher),
+            ..self
+        }
+    }
+
+    /// CloudWatch Logs, read by discovery and by the api's job logs.
+    pub const fn with_logs(self) -> Needs {
+        Needs {
+            logs: Some(|sdk| {
+                Arc::new(CloudWatchLogs::new(aws_sdk_cloudwatchlogs::Client::new(
+                    sdk,
+                )))
+            }),
+            ..self
+        }
+    }
+
+    /// Which parts are asked for: forge, models, launcher, logs.
+    pub fn parts(&self) -> [bool; 4] {
+        [
+            self.forge.is_some(),
+            self.models.is_some(),
+            self.launcher.is_some(),
+            self.logs.is_some(),
+        ]
+    }
+}
+
+impl std::fmt::Debug for Needs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [forge, models, launcher, logs] = self.parts();
+        f.debug_struct("Needs")
+            .field("forge", &forge)
+            .field("models", &models)
+            .field("launcher", &launcher)
+            .field("logs", &logs)
+            .finish()
+    }
+}
+
+async fn github(settings: &Settings, secrets: &dyn Secrets) -> anyhow::Result<Arc<dyn Forge>> {
+    let gh = settings.forge.github.clone();
+    let token = secrets
+        .get(&gh.token_secret)
+        .await
+        .context("the GitHub forge's token")?;
+    Ok(Arc::new(
+        nightshift_forge::GitHubForge::new(gh, token).context("the GitHub forge")?,
+    ))
+}
+
+async fn llm_router(settings: &Settings, secrets: &dyn Secrets) -> anyhow::Result<Arc<dyn Models>> {
+    let router = nightshift_agent::llm::Router::build(&settings.llm, secrets)
+        .await
+        .context("the LLM providers")?;
+    Ok(Arc::new(nightshift_agent::llm::RouterModels(Arc::new(
+        router,
+    ))))
+}
+
+fn ecs_launcher(sdk: &aws_config::SdkConfig, env: Env<'_>) -> anyhow::Result<Arc<dyn JobLauncher>> {
+    let var = |name: &str| -> anyhow::Result<String> {
+        env(name).with_context(|| format!("{name} is not set (the template sets it)"))
     };
-    pub const FORGE_AND_MODELS: Needs = Needs {
-        forge: true,
-        models: true,
-    };
+    Ok(Arc::new(EcsLauncher::new(
+        aws_sdk_ecs::Client::new(sdk),
+        EcsConfig {
+            cluster: var("CLUSTER")?,
+            task_definition: var("TASK_DEFINITION")?,
+            container: crate::handlers::WORKER_CONTAINER.into(),
+            subnets: var("SUBNETS")?.split(',').map(str::to_string).collect(),
+            security_groups: vec![var("SECURITY_GROUP")?],
+            assign_public_ip: env("ASSIGN_PUBLIC_IP")
+                .is_some_and(|v| v.eq_ignore_ascii_case("ENABLED") || v == "true"),
+        },
+    )))
 }
 
 /// Every port on AWS from the process environment, plus the idempotency
@@ -259,51 +377,32 @@ pub async fn deps_from(
         SecretsFrom::Ssm => Arc::new(ssm),
         SecretsFrom::Environment => Arc::new(nightshift_local::EnvSecrets::new(None)),
     };
-    let launcher: Arc<dyn JobLauncher> = match env("CLUSTER") {
-        Some(cluster) => Arc::new(EcsLauncher::new(
-            aws_sdk_ecs::Client::new(sdk),
-            EcsConfig {
-                cluster,
-                task_definition: var("TASK_DEFINITION")?,
-                container: crate::handlers::WORKER_CONTAINER.into(),
-                subnets: var("SUBNETS")?.split(',').map(str::to_string).collect(),
-                security_groups: vec![var("SECURITY_GROUP")?],
-                assign_public_ip: env("ASSIGN_PUBLIC_IP")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("ENABLED") || v == "true"),
-            },
-        )),
+    let launcher: Arc<dyn JobLauncher> = match needs.launcher {
+        Some(build) => build(sdk, env)?,
         None => Arc::new(NoLauncher),
     };
-    let forge: Arc<dyn Forge> = if needs.forge {
-        let gh = settings.forge.github.clone();
-        let token = secrets
-            .get(&gh.token_secret)
-            .await
-            .context("the GitHub forge's token")?;
-        Arc::new(nightshift_forge::GitHubForge::new(gh, token).context("the GitHub forge")?)
-    } else {
-        Arc::new(NoForge(
+    let forge: Arc<dyn Forge> = match needs.forge {
+        Some(build) => build(&settings, secrets.as_ref()).await?,
+        None => Arc::new(NoForge(
             "the template grants this function no forge token".into(),
-        ))
+        )),
     };
-    let llm: Option<Arc<dyn Models>> = if needs.models && settings.llm.is_configured() {
-        let router = nightshift_agent::llm::Router::build(&settings.llm, secrets.as_ref())
-            .await
-            .context("the LLM providers")?;
-        Some(Arc::new(nightshift_agent::llm::RouterModels(Arc::new(
-            router,
-        ))))
-    } else {
-        None
+    let llm: Option<Arc<dyn Models>> = match needs.models {
+        Some(build) if settings.llm.is_configured() => {
+            Some(build(&settings, secrets.as_ref()).await?)
+        }
+        _ => None,
+    };
+    let logs: Arc<dyn LogSource> = match needs.logs {
+        Some(build) => build(sdk),
+        None => Arc::new(NoLogs),
     };
     let idem: Arc<dyn IdempotencyStore> = store.clone();
     let deps = Deps {
         stores: Stores::from_one(store),
         queue,
         launcher,
-        logs: Arc::new(CloudWatchLogs::new(aws_sdk_cloudwatchlogs::Client::new(
-            sdk,
-        ))),
+        logs,
         forge,
         llm,
         secrets,

@@ -137,7 +137,13 @@ async fn a_function_reads_only_the_secrets_it_needs_and_fails_init_without_them(
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no forge token"), "{e}");
-    let e = format!("{:#}", wire(&sdk, &env, Needs::FORGE).await.err().unwrap());
+    let e = format!(
+        "{:#}",
+        wire(&sdk, &env, Needs::NOTHING.with_forge())
+            .await
+            .err()
+            .unwrap()
+    );
     assert!(
         e.contains("GitHub forge") && e.contains(&format!("{dir}/github-token")),
         "{e}"
@@ -151,14 +157,14 @@ async fn a_function_reads_only_the_secrets_it_needs_and_fails_init_without_them(
         ParameterType::SecureString,
     )
     .await;
-    let deps = wire(&sdk, &env, Needs::FORGE).await.unwrap();
+    let deps = wire(&sdk, &env, Needs::NOTHING.with_forge()).await.unwrap();
     assert_eq!(deps.forge.name(), "github");
     assert!(deps.llm.is_none(), "models were not asked for");
 
     // Models configured but their key missing: init fails naming the key.
     let e = format!(
         "{:#}",
-        wire(&sdk, &env, Needs::FORGE_AND_MODELS)
+        wire(&sdk, &env, Needs::NOTHING.with_forge().with_models())
             .await
             .err()
             .unwrap()
@@ -172,9 +178,70 @@ async fn a_function_reads_only_the_secrets_it_needs_and_fails_init_without_them(
         ParameterType::SecureString,
     )
     .await;
-    let deps = wire(&sdk, &env, Needs::FORGE_AND_MODELS).await.unwrap();
+    let deps = wire(&sdk, &env, Needs::NOTHING.with_forge().with_models())
+        .await
+        .unwrap();
     assert!(deps.llm.is_some());
     assert!(!format!("{:?}", deps.settings).contains(token));
+}
+
+#[tokio::test]
+async fn the_launcher_and_the_logs_exist_only_where_asked_for() {
+    let (sdk, mut env, dir) = setup().await;
+    put(
+        &sdk,
+        &format!("{dir}/settings"),
+        "# defaults\n",
+        ParameterType::String,
+    )
+    .await;
+    let job = nightshift_core::ports::LaunchRequest {
+        job_id: "job-1".into(),
+        attempt: 1,
+    };
+
+    let deps = wire(&sdk, &env, Needs::NOTHING).await.unwrap();
+    let e = deps.launcher.launch(&job).await.unwrap_err();
+    assert!(e.message.contains("launches no jobs"), "{}", e.message);
+    let e = deps
+        .logs
+        .fetch("/aws/lambda/app", None, 10)
+        .await
+        .unwrap_err();
+    assert!(format!("{e:#?}").contains("reads no logs"), "{e:#?}");
+
+    // Asked for, the launcher needs the template's ECS variables.
+    let e = format!(
+        "{:#}",
+        wire(&sdk, &env, Needs::NOTHING.with_launcher())
+            .await
+            .err()
+            .unwrap()
+    );
+    assert!(e.contains("CLUSTER is not set"), "{e}");
+    for (k, v) in [
+        ("CLUSTER", "nightshift"),
+        ("TASK_DEFINITION", "worker"),
+        ("SUBNETS", "subnet-1,subnet-2"),
+        ("SECURITY_GROUP", "sg-1"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    wire(&sdk, &env, Needs::NOTHING.with_launcher())
+        .await
+        .unwrap();
+
+    // The logs are CloudWatch's: a missing group is "not found", not "none".
+    let deps = wire(&sdk, &env, Needs::NOTHING.with_logs()).await.unwrap();
+    let e = deps
+        .logs
+        .fetch("/aws/lambda/missing", None, 10)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, nightshift_core::ports::LogSourceError::NotFound { .. }),
+        "{e:#?}"
+    );
 }
 
 #[test]

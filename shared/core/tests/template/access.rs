@@ -255,55 +255,88 @@ pub(crate) fn only_the_reaper_may_delete_from_the_audit_log() {
     );
 }
 
-/// What a function's `main.rs` asks its wiring for (`Needs::NOTHING`,
-/// `Needs::FORGE`, `Needs::FORGE_AND_MODELS`): (forge, models).
-pub(crate) fn wiring_needs(binary: &str) -> (bool, bool) {
+/// What a function's `main.rs` asks its wiring for: `Needs::NOTHING` and then
+/// `.with_forge()`, `.with_models()`, `.with_launcher()`, `.with_logs()`.
+#[derive(Debug, Default)]
+pub(crate) struct WiringNeeds {
+    forge: bool,
+    models: bool,
+    launcher: bool,
+    logs: bool,
+}
+
+pub(crate) fn wiring_needs(binary: &str) -> WiringNeeds {
     let path = format!("{FUNCTIONS}/{binary}/src/main.rs");
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let at = src
-        .find("Needs::")
+        .find("Needs::NOTHING")
         .unwrap_or_else(|| panic!("{path} does not say what it needs (wiring::Needs)"));
-    let name: String = src[at + 7..]
-        .chars()
-        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
-        .collect();
-    match name.as_str() {
-        "NOTHING" => (false, false),
-        "FORGE" => (true, false),
-        "FORGE_AND_MODELS" => (true, true),
-        other => panic!("{path}: unknown Needs::{other}"),
+    let statement = src[at..].split(';').next().unwrap();
+    let mut needs = WiringNeeds::default();
+    for part in statement.split(".with_").skip(1) {
+        let part: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase())
+            .collect();
+        match part.as_str() {
+            "forge" => needs.forge = true,
+            "models" => needs.models = true,
+            "launcher" => needs.launcher = true,
+            "logs" => needs.logs = true,
+            other => panic!("{path}: unknown Needs part with_{other}"),
+        }
     }
+    needs
 }
 
 #[test]
 pub(crate) fn each_function_may_read_the_settings_and_exactly_the_secrets_its_wiring_needs() {
     let t = template();
     for f in functions(&t) {
-        let policies: BTreeSet<&str> = f.props["Policies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(ref_of)
-            .collect();
-        let (forge, models) = wiring_needs(f.binary);
+        let attached = f.props["Policies"].as_array().unwrap();
+        let policies: BTreeSet<&str> = attached.iter().filter_map(ref_of).collect();
+        let docs = policy_documents(&t, attached.iter());
+        let grants = |action: &str| {
+            docs.iter()
+                .flat_map(|d| d["Statement"].as_array().unwrap())
+                .any(|s| s["Effect"] == "Allow" && strings(&s["Action"]).contains(&action))
+        };
+        let needs = wiring_needs(f.binary);
         let reads = |p: &str| policies.contains(p);
         assert!(
             reads("SettingsReadPolicy"),
             "{}: cannot read its settings",
             f.binary
         );
-        assert_eq!(
-            reads("GitHubTokenReadPolicy"),
-            forge,
-            "{}: the GitHub token's read policy does not match its wiring (forge: {forge})",
-            f.binary
-        );
-        assert_eq!(
-            reads("LlmApiKeyReadPolicy"),
-            models,
-            "{}: the LLM key's read policy does not match its wiring (models: {models})",
-            f.binary
-        );
+        let expect = [
+            (
+                "the GitHub token's read policy",
+                reads("GitHubTokenReadPolicy"),
+                needs.forge,
+            ),
+            (
+                "the LLM key's read policy",
+                reads("LlmApiKeyReadPolicy"),
+                needs.models,
+            ),
+            (
+                "ecs:DescribeTasks (the launcher)",
+                grants("ecs:DescribeTasks"),
+                needs.launcher,
+            ),
+            (
+                "logs:FilterLogEvents (the logs)",
+                grants("logs:FilterLogEvents"),
+                needs.logs,
+            ),
+        ];
+        for (what, granted, wired) in expect {
+            assert_eq!(
+                granted, wired,
+                "{}: {what} does not match its wiring ({needs:?})",
+                f.binary
+            );
+        }
     }
     let worker = &resources(&t)["WorkerTaskRole"]["Properties"]["ManagedPolicyArns"];
     assert!(
