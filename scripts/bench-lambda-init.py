@@ -118,6 +118,11 @@ def run(args):
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "TABLE_NAME": "bench",
         "SETTINGS_PARAMETER": "/bench/settings", "GITHUB_TOKEN_PARAMETER": "/bench/github-token",
         "WEBHOOK_SECRET_PARAMETER": "/bench/github-webhook-secret", "LLM_API_KEY_PARAMETER": "/bench/llm-api-key",
+        # As the template sets it: the one CA bundle, not also every file of
+        # the hashed certificate directory (292 here) rustls-native-certs reads.
+        "SSL_CERT_FILE": os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+        # The launcher's (it builds an ECS client in init and calls nothing).
+        "CLUSTER": "bench", "TASK_DEFINITION": "bench-worker", "SUBNETS": "subnet-1", "SECURITY_GROUP": "sg-1",
     }
     for q in ["TRIAGE", "PLAN", "DISPATCH", "REVIEW", "JOB_EVENTS"]:
         env[f"{q}_QUEUE_URL"] = f"{args.endpoint}/123456789012/{q.lower()}"

@@ -1,10 +1,11 @@
-//! DynamoDB and SQS clients from aws_config, built in init.
+//! DynamoDB and SQS clients from aws_config, built in init (with the HTTPS
+//! client the functions use: rustls on ring).
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let cfg = aws_config::load_from_env().await;
+    let cfg = nightshift_aws::sdk_loader().load().await;
     let (ddb, sqs) = (
         aws_sdk_dynamodb::Client::new(&cfg),
         aws_sdk_sqs::Client::new(&cfg),

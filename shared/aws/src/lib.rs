@@ -18,6 +18,21 @@ pub mod logs;
 pub mod sqs;
 pub mod ssm;
 
+/// The HTTPS client every AWS SDK client uses: rustls on ring (see the
+/// workspace's Cargo.toml for why not the SDK's default).
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The SDK's settings from the environment (region, credentials, endpoint),
+/// with [`https_client`].
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
+}
+
 pub use dynamo::DynamoStore;
 pub use ecs::{EcsConfig, EcsLauncher};
 pub use logs::CloudWatchLogs;

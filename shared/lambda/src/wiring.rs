@@ -278,7 +278,7 @@ pub async fn aws_deps_with(
     from: SecretsFrom,
     needs: Needs,
 ) -> anyhow::Result<(Deps, Arc<dyn IdempotencyStore>)> {
-    let sdk = aws_config::load_from_env().await;
+    let sdk = nightshift_aws::sdk_loader().load().await;
     deps_from(&|k| std::env::var(k).ok(), &sdk, from, needs).await
 }
 

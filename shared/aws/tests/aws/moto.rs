@@ -3,7 +3,7 @@
 //! test process ends (PR_SET_PDEATHSIG on the thread that owns it). Each test
 //! uses its own table, queue or parameter names, so tests never share state.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use std::process::{Command, Stdio};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -82,7 +82,7 @@ pub fn endpoint() -> &'static str {
 
 /// An SDK config pointed at the emulator, with throwaway credentials.
 pub async fn config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    nightshift_aws::sdk_loader()
         .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
