@@ -21,29 +21,32 @@ use nightshift_core::forge::{
 use nightshift_core::llm::Models;
 use nightshift_core::ports::{
     IdempotencyStore, JobLauncher, LaunchError, LaunchRequest, LaunchState, LogRecord, LogSource,
-    LogSourceError, Secrets, Stores,
+    LogSourceError, SecretError, Secrets, Stores,
 };
 use nightshift_core::queue::names;
 use nightshift_core::settings::Settings;
 use nightshift_roles::Deps;
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+
+/// A variable the template sets, or an error naming it.
+fn required(env: Env<'_>, name: &str) -> anyhow::Result<String> {
+    env(name).with_context(|| format!("{name} is not set (the template sets it)"))
+}
 
 /// The queues' URLs from the environment.
 pub fn queue_urls(env: Env<'_>) -> anyhow::Result<HashMap<String, QueueUrls>> {
     let mut out = HashMap::new();
     for q in names::ALL {
         let key = q.to_uppercase().replace('-', "_");
-        let var = |name: String| {
-            env(&name).with_context(|| format!("{name} is not set (the template sets it)"))
-        };
         out.insert(
             q.to_string(),
             QueueUrls {
-                url: var(format!("{key}_QUEUE_URL"))?,
-                dlq_url: var(format!("{key}_DLQ_URL"))?,
+                url: required(env, &format!("{key}_QUEUE_URL"))?,
+                dlq_url: required(env, &format!("{key}_DLQ_URL"))?,
             },
         );
     }
@@ -250,9 +253,7 @@ async fn llm_router(settings: &Settings, secrets: &dyn Secrets) -> anyhow::Resul
 }
 
 fn ecs_launcher(sdk: &aws_config::SdkConfig, env: Env<'_>) -> anyhow::Result<Arc<dyn JobLauncher>> {
-    let var = |name: &str| -> anyhow::Result<String> {
-        env(name).with_context(|| format!("{name} is not set (the template sets it)"))
-    };
+    let var = |name: &str| required(env, name);
     Ok(Arc::new(EcsLauncher::new(
         aws_sdk_ecs::Client::new(sdk),
         EcsConfig {
@@ -283,46 +284,36 @@ pub async fn aws_deps_with(
 }
 
 /// The settings: the TOML document in the SSM parameter `SETTINGS_PARAMETER`
-/// names (read once, in init), then the `NIGHTSHIFT_*` variables. Without
-/// `SETTINGS_PARAMETER`, only the variables (and a `nightshift.toml` in the
-/// working directory, as locally). A missing or invalid document fails init
-/// with what to do, rather than running on defaults nobody chose.
-pub async fn settings(env: Env<'_>, ssm: &aws_sdk_ssm::Client) -> anyhow::Result<Settings> {
+/// names (read once, in init, with decryption like a secret), then the
+/// `NIGHTSHIFT_*` variables. Without `SETTINGS_PARAMETER`, only the variables
+/// (and a `nightshift.toml` in the working directory, as locally). A missing
+/// or invalid document fails init with what to do, rather than running on
+/// defaults nobody chose.
+pub async fn settings(env: Env<'_>, ssm: SsmSecrets) -> anyhow::Result<(Settings, SsmSecrets)> {
     let Some(name) = env("SETTINGS_PARAMETER") else {
-        return Ok(nightshift_roles::config::load(None)?);
+        return Ok((nightshift_roles::config::load(None)?, ssm));
     };
-    let out = ssm
-        .get_parameter()
-        .name(&name)
-        .with_decryption(true)
-        .send()
-        .await;
-    let doc = match out {
-        Ok(o) => o
-            .parameter()
-            .and_then(|p| p.value())
-            .unwrap_or_default()
-            .to_string(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            anyhow::bail!(
-                "the settings parameter {name} does not exist: create it with \
-                 `aws ssm put-parameter --type String --name {name} --value file://nightshift.toml` \
-                 (a document of only a comment gives the defaults)"
-            )
-        }
+    // Under a port name no setting can give a secret.
+    const DOCUMENT: &str = "SETTINGS_PARAMETER";
+    let ssm = ssm.alias(DOCUMENT, &name);
+    let doc = match ssm.get(DOCUMENT).await {
+        Ok(doc) => doc,
+        Err(SecretError::Missing { .. }) => anyhow::bail!(
+            "the settings parameter {name} does not exist: create it with \
+             `aws ssm put-parameter --type String --name {name} --value file://nightshift.toml` \
+             (a document of only a comment gives the defaults)"
+        ),
         Err(e) => {
             return Err(
                 anyhow::Error::new(e).context(format!("reading the settings parameter {name}"))
             );
         }
     };
-    Ok(nightshift_roles::config::load_toml(
-        &doc,
+    let settings = nightshift_roles::config::load_toml(
+        doc.expose_secret(),
         &format!("settings parameter {name}"),
-    )?)
+    )?;
+    Ok((settings, ssm))
 }
 
 /// Looks up an environment variable (the process's, or a test's map).
@@ -336,11 +327,9 @@ pub async fn deps_from(
     from: SecretsFrom,
     needs: Needs,
 ) -> anyhow::Result<(Deps, Arc<dyn IdempotencyStore>)> {
-    let var = |name: &str| -> anyhow::Result<String> {
-        env(name).with_context(|| format!("{name} is not set (the template sets it)"))
-    };
-    let ssm_client = aws_sdk_ssm::Client::new(sdk);
-    let mut settings = settings(env, &ssm_client).await?;
+    let var = |name: &str| required(env, name);
+    let ssm = SsmSecrets::new(aws_sdk_ssm::Client::new(sdk), "/nightshift/");
+    let (mut settings, mut ssm) = settings(env, ssm).await?;
     settings.log_format = nightshift_core::settings::LogFormat::Json;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
@@ -353,7 +342,6 @@ pub async fn deps_from(
     ));
     // The template names the parameters; the ports ask by the settings'
     // names, which these aliases map (the LLM providers' key is `llm-api-key`).
-    let mut ssm = SsmSecrets::new(ssm_client, "/nightshift/");
     for (name, key) in [
         (
             settings.forge.github.token_secret.clone(),
