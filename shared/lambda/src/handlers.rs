@@ -39,11 +39,6 @@ impl QueueRole {
         name: "reviewer",
         handle: |d, body| Box::pin(review(d, body)),
     };
-    /// A nudge to dispatch: the body is not read.
-    pub const DISPATCHER: QueueRole = QueueRole {
-        name: "dispatcher",
-        handle: |d, _| Box::pin(async move { Ok(dispatch(d).await?) }),
-    };
     pub const JOB_EVENTS: QueueRole = QueueRole {
         name: "job-events",
         handle: |d, body| Box::pin(task_stopped(d, body)),
